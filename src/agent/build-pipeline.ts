@@ -1,0 +1,364 @@
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import type { BuildExecutionListener, BuildOutcome } from '../core/build-execution.js';
+import { isStageEnabled, type StageUpdate } from '../core/build-stages.js';
+import { describeDiagnostic } from '../core/diagnostic-format.js';
+import { CommandFailedError, OperationAbortedError, errorMessage } from '../core/errors.js';
+import { maskUrlCredentials, urlSecrets } from '../core/git-input.js';
+import {
+  STAGE_NAMES,
+  type BuildRequest,
+  type Diagnostic,
+  type LogLevel,
+  type ProducedArtifact,
+  type StageName,
+  type TestResults,
+} from '../core/models.js';
+import { SecretMasker } from '../core/secret-masker.js';
+import type { ContentStore } from './content-store.js';
+import {
+  buildArgs,
+  dotnetEnvironment,
+  packArgs,
+  publishArgs,
+  restoreArgs,
+  testArgs,
+} from './dotnet/dotnet-args.js';
+import { checkoutRepository } from './git/git-checkout.js';
+import { dedupeDiagnostics, parseDiagnosticLine } from './parsers/msbuild-diagnostics.js';
+import { parseRestoreLine } from './parsers/restore-summary.js';
+import { mergeTestResults, parseTrx } from './parsers/trx.js';
+import { runCommand } from './run-command.js';
+import { tarGzDirectory } from './tar-archive.js';
+
+export type PipelineListener = BuildExecutionListener;
+export type PipelineOutcome = BuildOutcome;
+
+export interface PipelineInput {
+  request: BuildRequest;
+  workspaceDir: string;
+  signal: AbortSignal;
+  contentStore: ContentStore;
+  /** Secrets to mask in every log line besides the repository URL's credentials. */
+  secrets?: readonly string[];
+  retryDelaysMs?: readonly number[];
+}
+
+/** A stage ended the build: the message is what the user reads in `errorMessage`. */
+class StageFailure extends Error {
+  constructor(
+    message: string,
+    readonly failureKind: 'build' | 'infrastructure' = 'build',
+  ) {
+    super(message);
+  }
+}
+
+const SOURCE_DIR = 'src';
+const RESULTS_DIR = '.buildmesh/test-results';
+
+/**
+ * Runs one build on this machine: Clone, Restore, Build, Test, Package, Upload. Each stage
+ * streams its output as build-log lines; the first failing stage ends the build, and the stages
+ * after it are Skipped.
+ */
+export async function runBuildPipeline(input: PipelineInput, listener: PipelineListener): Promise<PipelineOutcome> {
+  const run = new PipelineRun(input, listener);
+  return run.execute();
+}
+
+class PipelineRun {
+  private readonly masker: SecretMasker;
+  private readonly sourceDir: string;
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly clean: boolean;
+
+  constructor(
+    private readonly input: PipelineInput,
+    private readonly listener: PipelineListener,
+  ) {
+    this.masker = new SecretMasker([...urlSecrets(input.request.job.repositoryUrl), ...(input.secrets ?? [])]);
+    this.sourceDir = join(input.workspaceDir, SOURCE_DIR);
+    this.clean = input.request.strategy === 'Clean' || input.request.forceClean;
+  }
+
+  async execute(): Promise<PipelineOutcome> {
+    const { job } = this.input.request;
+    const stages: Record<StageName, () => Promise<string>> = {
+      Clone: () => this.cloneStage(),
+      Restore: () => this.restoreStage(),
+      Build: () => this.buildStage(),
+      Test: () => this.testStage(),
+      Package: () => this.packageStage(),
+      Upload: () => this.uploadStage(),
+    };
+    this.log('INFO', `Starting ${this.input.request.strategy} build of ${job.projectName} (${job.configuration})`);
+    const pending = STAGE_NAMES.filter((name) => isStageEnabled(job, name));
+    for (const [index, name] of pending.entries()) {
+      const later = pending.slice(index + 1);
+      this.stage({ name, status: 'Running' });
+      try {
+        const message = await stages[name]();
+        this.stage({ name, status: 'Succeeded', message, ...this.diagnosticCounts(name) });
+      } catch (error) {
+        return this.endWithError(name, later, error);
+      }
+    }
+    this.log('INFO', 'Build completed successfully');
+    return { status: 'Succeeded' };
+  }
+
+  private endWithError(name: StageName, later: StageName[], error: unknown): PipelineOutcome {
+    const aborted = error instanceof OperationAbortedError ? error : this.input.signal.aborted ? toAbort(this.input.signal) : null;
+    let outcome: PipelineOutcome;
+    if (aborted) {
+      const timedOut = aborted.reason === 'timeout';
+      const message = timedOut
+        ? `Build timed out after ${this.input.request.job.timeoutMinutes} minute(s) during ${name}`
+        : `Build cancelled during ${name}`;
+      this.stage({ name, status: timedOut ? 'Failed' : 'Cancelled', message });
+      outcome = { status: timedOut ? 'TimedOut' : 'Cancelled', errorMessage: message, failureKind: 'build' };
+    } else {
+      const message = this.masker.mask(error instanceof StageFailure ? error.message : `${name} failed: ${errorMessage(error)}`);
+      this.stage({ name, status: 'Failed', message, ...this.diagnosticCounts(name) });
+      const failureKind = error instanceof StageFailure ? error.failureKind : 'infrastructure';
+      outcome = { status: 'Failed', errorMessage: message, failureKind };
+    }
+    for (const skipped of later) {
+      this.stage({ name: skipped, status: 'Skipped', message: `Not run: ${name} did not succeed` });
+    }
+    this.log('ERROR', `Build failed: ${outcome.errorMessage}`);
+    return outcome;
+  }
+
+  private async cloneStage(): Promise<string> {
+    const { job } = this.input.request;
+    this.log('INFO', `Cloning ${maskUrlCredentials(job.repositoryUrl)} at ${job.gitRef}${this.clean ? ' (full history)' : ''}`);
+    try {
+      const result = await checkoutRepository({
+        repositoryUrl: job.repositoryUrl,
+        gitRef: job.gitRef,
+        directory: this.sourceDir,
+        shallow: !this.clean,
+        signal: this.input.signal,
+        log: (level, message) => this.log(level, message),
+        retryDelaysMs: this.input.retryDelaysMs,
+      });
+      this.listener.onCommit(result.commit);
+      return `Checked out commit ${result.commit}`;
+    } catch (error) {
+      if (error instanceof OperationAbortedError) throw error;
+      throw new StageFailure(`Clone failed: ${errorMessage(error)}`);
+    }
+  }
+
+  private async restoreStage(): Promise<string> {
+    const { job } = this.input.request;
+    if (this.clean) {
+      const removed = await removeBuildOutputs(this.sourceDir);
+      this.log('INFO', `Clean build: removed ${removed} bin/obj folder(s)`);
+    }
+    const lockedMode = await containsFile(this.sourceDir, 'packages.lock.json');
+    if (lockedMode) this.log('INFO', 'packages.lock.json found: restoring in locked mode');
+    let restoredProjects = 0;
+    await this.dotnet('Restore', restoreArgs(job, { clean: this.clean, lockedMode }), (line) => {
+      if (parseRestoreLine(line)?.kind === 'restored') restoredProjects++;
+    });
+    return restoredProjects > 0 ? `Restored ${restoredProjects} project(s)` : 'All projects are up-to-date for restore';
+  }
+
+  private async buildStage(): Promise<string> {
+    const { job } = this.input.request;
+    this.log('INFO', `Building ${job.solutionPath}`);
+    await this.dotnet('Build', buildArgs(job, { clean: this.clean }));
+    const counts = this.diagnosticCounts('Build');
+    return `Build succeeded. ${counts.warningsCount} Warning(s), ${counts.errorsCount} Error(s)`;
+  }
+
+  private async testStage(): Promise<string> {
+    const { job } = this.input.request;
+    const resultsDir = join(this.input.workspaceDir, RESULTS_DIR);
+    await rm(resultsDir, { recursive: true, force: true });
+    this.log('INFO', 'Running tests...');
+    let runFailure: unknown = null;
+    try {
+      await this.dotnet('Test', testArgs(job, resultsDir));
+    } catch (error) {
+      if (error instanceof OperationAbortedError) throw error;
+      runFailure = error;
+    }
+    const results = await readTestResults(resultsDir);
+    if (results) this.listener.onTestResults(results);
+    const summary = results
+      ? `${results.total} test(s): ${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`
+      : 'No test results were produced';
+    if (results && results.failed > 0) {
+      const names = results.failures.slice(0, 5).map((failure) => failure.name);
+      throw new StageFailure(`Tests failed: ${summary}. Failed: ${names.join(', ')}`);
+    }
+    if (runFailure) throw runFailure;
+    this.log('INFO', summary);
+    return summary;
+  }
+
+  private async packageStage(): Promise<string> {
+    const { job } = this.input.request;
+    const done: string[] = [];
+    if (job.createPackages) {
+      this.log('INFO', 'Creating packages...');
+      await this.dotnet('Pack', packArgs(job));
+      done.push('packed');
+    }
+    if (job.publishArtifacts) {
+      this.log('INFO', 'Publishing...');
+      await this.dotnet('Publish', publishArgs(job));
+      done.push('published');
+    }
+    return `Outputs ${done.join(' and ')}`;
+  }
+
+  private async uploadStage(): Promise<string> {
+    const { job } = this.input.request;
+    this.log('INFO', 'Uploading artifacts...');
+    const candidates = await findArtifacts(this.sourceDir, job);
+    for (const candidate of candidates) {
+      const stored =
+        candidate.kind === 'file'
+          ? await this.input.contentStore.putFile(join(this.sourceDir, candidate.path))
+          : await this.input.contentStore.putStream(tarGzDirectory(join(this.sourceDir, candidate.path)));
+      const artifact: ProducedArtifact = {
+        name: candidate.name,
+        path: candidate.path,
+        sizeBytes: stored.sizeBytes,
+        contentType: candidate.contentType,
+        sha256Hash: stored.sha256,
+        createdAt: new Date().toISOString(),
+      };
+      this.listener.onArtifact(artifact);
+      this.log('INFO', `Stored artifact ${artifact.name} (${artifact.sizeBytes} bytes, sha256 ${artifact.sha256Hash})`);
+    }
+    return candidates.length > 0 ? `Stored ${candidates.length} artifact(s)` : 'No artifacts were produced';
+  }
+
+  /** Runs one dotnet verb, logging and parsing its output; a failure names the diagnostics. */
+  private async dotnet(step: string, args: string[], onLine?: (line: string) => void): Promise<void> {
+    const before = this.diagnostics.length;
+    this.log('INFO', `$ dotnet ${args.join(' ')}`);
+    try {
+      await runCommand({
+        file: 'dotnet',
+        args,
+        cwd: this.sourceDir,
+        env: dotnetEnvironment(process.env),
+        signal: this.input.signal,
+        onSpawn: (pid) => this.log('INFO', `dotnet ${args[0] ?? ''} started (pid ${pid})`),
+        onLine: (line) => {
+          const diagnostic = parseDiagnosticLine(line, this.sourceDir);
+          if (diagnostic) this.recordDiagnostic(diagnostic);
+          this.log(diagnostic?.severity === 'error' ? 'ERROR' : diagnostic?.severity === 'warning' ? 'WARN' : 'INFO', line);
+          onLine?.(line);
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof CommandFailedError)) throw error;
+      const errors = this.diagnostics.slice(before).filter((d) => d.severity === 'error');
+      const detail =
+        errors.length > 0
+          ? `${errors.length} error(s): ${errors.slice(0, 5).map(describeDiagnostic).join('; ')}`
+          : `exit code ${error.exitCode}: ${error.outputTail.slice(-3).join(' ')}`;
+      throw new StageFailure(`${step} failed: ${detail}`);
+    }
+  }
+
+  private recordDiagnostic(diagnostic: Diagnostic): void {
+    const merged = dedupeDiagnostics([...this.diagnostics, diagnostic]);
+    if (merged.length === this.diagnostics.length) return;
+    this.diagnostics.push(diagnostic);
+    this.listener.onDiagnostics([diagnostic]);
+  }
+
+  private diagnosticCounts(name: StageName): { warningsCount: number; errorsCount: number } {
+    if (name !== 'Build' && name !== 'Restore') return { warningsCount: 0, errorsCount: 0 };
+    return {
+      warningsCount: this.diagnostics.filter((d) => d.severity === 'warning').length,
+      errorsCount: this.diagnostics.filter((d) => d.severity === 'error').length,
+    };
+  }
+
+  private stage(update: Omit<StageUpdate, 'at'>): void {
+    this.listener.onStage({ ...update, at: new Date().toISOString() });
+  }
+
+  private log(level: LogLevel, message: string): void {
+    this.listener.onLog(level, this.masker.mask(message));
+  }
+}
+
+function toAbort(signal: AbortSignal): OperationAbortedError {
+  const reason: unknown = signal.reason;
+  return reason instanceof OperationAbortedError ? reason : new OperationAbortedError('cancelled');
+}
+
+async function readTestResults(resultsDir: string): Promise<TestResults | null> {
+  let files: string[];
+  try {
+    files = (await readdir(resultsDir, { recursive: true })).filter((file) => file.endsWith('.trx'));
+  } catch {
+    return null;
+  }
+  if (files.length === 0) return null;
+  const parsed = await Promise.all(files.sort().map(async (file) => parseTrx(await readFile(join(resultsDir, file), 'utf8'))));
+  return mergeTestResults(parsed);
+}
+
+/** Deletes every bin/ and obj/ folder below `root`; returns how many were removed. */
+async function removeBuildOutputs(root: string): Promise<number> {
+  const entries = await readdir(root, { withFileTypes: true, recursive: true });
+  const targets = entries
+    .filter((entry) => entry.isDirectory() && (entry.name === 'bin' || entry.name === 'obj'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => !relative(root, path).split(sep).includes('.git'));
+  // Outermost first; nested ones disappear with their parents.
+  const outermost = targets.filter((path) => !targets.some((other) => other !== path && path.startsWith(other + sep)));
+  await Promise.all(outermost.map((path) => rm(path, { recursive: true, force: true })));
+  return outermost.length;
+}
+
+async function containsFile(root: string, fileName: string): Promise<boolean> {
+  const entries = await readdir(root, { recursive: true });
+  return entries.some((entry) => basename(entry) === fileName && !entry.split(sep).includes('.git'));
+}
+
+interface ArtifactCandidate {
+  kind: 'file' | 'directory';
+  name: string;
+  path: string;
+  contentType: string;
+}
+
+/** Packages (`*.nupkg`) and publish folders (archived as `.tar.gz`) of non-test projects. */
+async function findArtifacts(sourceDir: string, job: BuildRequest['job']): Promise<ArtifactCandidate[]> {
+  const entries = await readdir(sourceDir, { withFileTypes: true, recursive: true });
+  const candidates: ArtifactCandidate[] = [];
+  for (const entry of entries) {
+    const path = relative(sourceDir, join(entry.parentPath, entry.name)).split(sep).join('/');
+    const segments = path.split('/');
+    if (segments.includes('.git') || !segments.includes('bin')) continue;
+    if (job.createPackages && entry.isFile() && /\.s?nupkg$/.test(entry.name)) {
+      candidates.push({ kind: 'file', name: entry.name, path, contentType: 'application/zip' });
+    }
+    if (job.publishArtifacts && entry.isDirectory() && entry.name === 'publish') {
+      const files = await readdir(join(entry.parentPath, entry.name));
+      if (files.some((file) => /^testhost\.dll$|^Microsoft\.TestPlatform/i.test(file))) continue;
+      const project = segments[segments.indexOf('bin') - 1] ?? 'publish';
+      const qualifier = segments.slice(segments.indexOf('bin') + 2, -1).join('-');
+      candidates.push({
+        kind: 'directory',
+        name: `${project}${qualifier ? `-${qualifier}` : ''}-publish.tar.gz`,
+        path,
+        contentType: 'application/gzip',
+      });
+    }
+  }
+  return candidates.sort((a, b) => a.path.localeCompare(b.path));
+}

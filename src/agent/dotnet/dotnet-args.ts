@@ -1,0 +1,106 @@
+import type { BuildJob } from '../../core/models.js';
+
+/**
+ * Argument lists for each dotnet verb. Test, pack and publish reuse the build's configuration,
+ * framework and RID with `--no-build`, or they would look for Debug outputs.
+ */
+
+export interface VerbOptions {
+  /** Clean semantics: `restore --force`, `build --no-incremental`. */
+  clean: boolean;
+}
+
+function propertyArgs(job: BuildJob): string[] {
+  const properties: string[] = [];
+  // A solution names the default platform "Any CPU", a project "AnyCPU": pass only a real choice.
+  if (job.platform.toLowerCase() !== 'anycpu') properties.push(`-p:Platform=${job.platform}`);
+  for (const [name, value] of Object.entries(job.buildProperties).sort(([a], [b]) => a.localeCompare(b))) {
+    properties.push(`-p:${name}=${escapeMsBuildValue(value)}`);
+  }
+  return properties;
+}
+
+/** MSBuild splits `-p:` values on `;` and `,`; escape them so a value stays one value. */
+export function escapeMsBuildValue(value: string): string {
+  return value.replace(/%/g, '%25').replace(/;/g, '%3B').replace(/,/g, '%2C');
+}
+
+const frameworkArgs = (job: BuildJob) => (job.targetFramework ? ['-f', job.targetFramework] : []);
+const runtimeArgs = (job: BuildJob) => (job.runtimeIdentifier ? ['-r', job.runtimeIdentifier] : []);
+// The console logger, not the terminal logger: its lines are what the parsers read.
+const LOGGER_ARGS = ['-tl:off', '-nologo'];
+
+export function restoreArgs(job: BuildJob, options: VerbOptions & { lockedMode: boolean }): string[] {
+  return [
+    'restore',
+    job.solutionPath,
+    ...(options.lockedMode ? ['--locked-mode'] : []),
+    ...(options.clean ? ['--force'] : []),
+    ...runtimeArgs(job),
+    ...propertyArgs(job),
+    ...LOGGER_ARGS,
+  ];
+}
+
+export function buildArgs(job: BuildJob, options: VerbOptions): string[] {
+  return [
+    'build',
+    job.solutionPath,
+    '-c',
+    job.configuration,
+    '--no-restore',
+    ...(options.clean ? ['--no-incremental'] : []),
+    ...frameworkArgs(job),
+    ...runtimeArgs(job),
+    ...propertyArgs(job),
+    ...LOGGER_ARGS,
+  ];
+}
+
+export function testArgs(job: BuildJob, resultsDirectory: string): string[] {
+  return [
+    'test',
+    job.solutionPath,
+    '--no-build',
+    '-c',
+    job.configuration,
+    ...frameworkArgs(job),
+    ...runtimeArgs(job),
+    '--logger',
+    'trx',
+    '--results-directory',
+    resultsDirectory,
+    ...propertyArgs(job),
+    ...LOGGER_ARGS,
+  ];
+}
+
+export function packArgs(job: BuildJob): string[] {
+  return ['pack', job.solutionPath, '--no-build', '-c', job.configuration, ...runtimeArgs(job), ...propertyArgs(job), ...LOGGER_ARGS];
+}
+
+export function publishArgs(job: BuildJob): string[] {
+  return [
+    'publish',
+    job.solutionPath,
+    '--no-build',
+    '-c',
+    job.configuration,
+    ...frameworkArgs(job),
+    ...runtimeArgs(job),
+    ...propertyArgs(job),
+    ...LOGGER_ARGS,
+  ];
+}
+
+/** Environment for every dotnet process: no telemetry, banners or first-run work. */
+export function dotnetEnvironment(base: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return {
+    ...base,
+    DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+    DOTNET_NOLOGO: '1',
+    DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1',
+    DOTNET_CLI_UI_LANGUAGE: 'en',
+    MSBUILDTERMINALLOGGER: 'off',
+  };
+}

@@ -1,0 +1,68 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { randomBytes } from 'node:crypto';
+import type { AgentDirectory, AgentHealth } from '../core/agent-view.js';
+import type { ArtifactContent, BuildLogStore, BuildService, Logger } from '../core/ports.js';
+import { HttpError, errorMiddleware } from './error-envelope.js';
+import { agentRoutes } from './routes/agents.js';
+import { artifactRoutes } from './routes/artifacts.js';
+import { buildRoutes } from './routes/builds.js';
+
+export interface ApiDependencies {
+  builds: BuildService;
+  logs: BuildLogStore;
+  artifacts: ArtifactContent;
+  agents: AgentDirectory;
+  /** This node's own health, for `/health`. */
+  health: () => Promise<AgentHealth>;
+  logger: Logger;
+}
+
+/** Reuses the caller's W3C trace id when it sends `traceparent`, so errors can be correlated. */
+function traceIdOf(traceparent: string | undefined): string {
+  const match = traceparent ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent) : null;
+  return match?.[1] ?? randomBytes(16).toString('hex');
+}
+
+/** The node's REST API (`/api/v1/...`, `/health`). */
+export function createApiApp(deps: ApiDependencies): Koa {
+  const app = new Koa();
+  const logger = deps.logger.child('api');
+  app.use(async (ctx, next) => {
+    ctx.state.traceId = traceIdOf(ctx.get('traceparent') || undefined);
+    const started = performance.now();
+    await next();
+    logger.debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) });
+  });
+  app.use(errorMiddleware(logger));
+  app.use(async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'strict-origin-when-cross-origin');
+    ctx.set('X-API-Version', 'v1');
+    await next();
+  });
+
+  const root = new Router();
+  root.get('/health', async (ctx) => {
+    const health = await deps.health();
+    ctx.body = { ...health, overallStatus: health.healthy ? 'Healthy' : 'Unhealthy' };
+  });
+
+  for (const router of [
+    root,
+    buildRoutes(deps.builds, deps.logs),
+    artifactRoutes(deps.builds, deps.artifacts),
+    agentRoutes(deps.agents),
+  ]) {
+    app.use(router.routes());
+    app.use(
+      router.allowedMethods({
+        throw: true,
+        methodNotAllowed: () => new HttpError('MethodNotAllowed', 'This method is not allowed on this route'),
+        notImplemented: () => new HttpError('MethodNotAllowed', 'This method is not implemented'),
+      }),
+    );
+  }
+  return app;
+}

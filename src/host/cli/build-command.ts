@@ -1,0 +1,263 @@
+import { parseArgs } from 'node:util';
+
+const HELP = `Usage: buildmesh build <repository-url> --ref <ref> --solution <path> [options]
+
+Submits a build to a Build Mesh node and, with --wait, follows it to the end.
+
+Options:
+  --ref <ref>                 branch, tag, refs/heads/x or commit SHA (required)
+  --solution <path>           .sln, .slnx or project file, relative to the repository root (required)
+  --strategy <name>           Incremental (default) or Clean
+  --configuration <name>      build configuration (default Release)
+  --framework <tfm>           target framework, e.g. net10.0
+  --runtime <rid>             runtime identifier, e.g. linux-x64
+  -p, --property <K=V>        MSBuild property (repeatable)
+  --no-tests                  skip the Test stage
+  --pack                      create NuGet packages
+  --no-publish                do not publish outputs as artifacts
+  --timeout-minutes <n>       kill the build after n minutes (default 60)
+  --email <address>           requester email (default $BUILDMESH_EMAIL)
+  --wait                      follow the build and exit non-zero if it fails
+  --api <url>                 node API (default $BUILDMESH_API_URL or http://127.0.0.1:5000)
+  -h, --help                  show this help`;
+
+interface StageView {
+  name: string;
+  status: string;
+  duration: string | null;
+  message: string | null;
+}
+
+interface BuildView {
+  executionId: string;
+  status: string;
+  currentStage: string | null;
+  queuePosition: number | null;
+  queueReason: string | null;
+  duration: string | null;
+  stages: StageView[];
+  testResults: {
+    total: number;
+    passed: number;
+    failed: number;
+    skipped: number;
+    durationMs: number;
+    failures: { name: string; message: string }[];
+  } | null;
+  artifacts: { name: string; sizeBytes: number; sha256Hash: string; downloadUrl: string }[];
+  errors: string[];
+  errorMessage: string | null;
+  resolvedCommit: string | null;
+}
+
+interface ErrorBody {
+  error?: string;
+  message?: string;
+  details?: ({ field: string; message: string } | string)[];
+}
+
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
+const POLL_INTERVAL_MS = 500;
+
+export async function buildCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ref: { type: 'string' },
+        solution: { type: 'string' },
+        strategy: { type: 'string' },
+        configuration: { type: 'string' },
+        framework: { type: 'string' },
+        runtime: { type: 'string' },
+        property: { type: 'string', short: 'p', multiple: true },
+        'no-tests': { type: 'boolean' },
+        pack: { type: 'boolean' },
+        'no-publish': { type: 'boolean' },
+        'timeout-minutes': { type: 'string' },
+        email: { type: 'string' },
+        wait: { type: 'boolean' },
+        api: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const [repositoryUrl] = positionals;
+  const missing = [!repositoryUrl && '<repository-url>', !values.ref && '--ref', !values.solution && '--solution'].filter(Boolean);
+  if (missing.length > 0) {
+    console.error(`Missing ${missing.join(', ')}.\n\n${HELP}`);
+    return 2;
+  }
+  const properties: Record<string, string> = {};
+  for (const property of values.property ?? []) {
+    const equals = property.indexOf('=');
+    if (equals <= 0) {
+      console.error(`--property must be Key=Value, got "${property}"`);
+      return 2;
+    }
+    properties[property.slice(0, equals)] = property.slice(equals + 1);
+  }
+  const timeoutMinutes = values['timeout-minutes'] === undefined ? undefined : Number(values['timeout-minutes']);
+  const body = {
+    repositoryUrl,
+    gitRef: values.ref,
+    solutionPath: values.solution,
+    ...(values.strategy ? { strategy: values.strategy } : {}),
+    ...(values.configuration ? { configuration: values.configuration } : {}),
+    ...(values.framework ? { targetFramework: values.framework } : {}),
+    ...(values.runtime ? { runtimeIdentifier: values.runtime } : {}),
+    ...(Object.keys(properties).length > 0 ? { buildProperties: properties } : {}),
+    ...(values['no-tests'] ? { runTests: false } : {}),
+    ...(values.pack ? { createPackages: true } : {}),
+    ...(values['no-publish'] ? { publishArtifacts: false } : {}),
+    ...(timeoutMinutes !== undefined ? { timeoutMinutes } : {}),
+    ...requesterEmail(values.email),
+    metadata: { trigger: 'cli' },
+  };
+
+  const api = (values.api ?? process.env.BUILDMESH_API_URL ?? 'http://127.0.0.1:5000').replace(/\/$/, '');
+  const client = new NodeClient(api);
+  const submitted = await client.request<{ executionId: string; queuePosition: number; links: { self: string } }>(
+    'POST',
+    '/api/v1/builds',
+    body,
+  );
+  if (!submitted.ok) return reportFailure(submitted.status, submitted.error, api);
+  const { executionId, queuePosition } = submitted.value;
+  console.log(`Build ${executionId} queued (position ${queuePosition})`);
+  console.log(`  status: ${api}${submitted.value.links.self}`);
+  if (!values.wait) return 0;
+  return followBuild(client, executionId);
+}
+
+function requesterEmail(explicit: string | undefined): { requesterEmail?: string } {
+  const email = explicit ?? process.env.BUILDMESH_EMAIL;
+  return email ? { requesterEmail: email } : {};
+}
+
+/** Prints each stage as it changes and a live progress line, then the results. */
+async function followBuild(client: NodeClient, executionId: string): Promise<number> {
+  const reported = new Map<string, string>();
+  const interactive = process.stdout.isTTY;
+  let progressShown = false;
+  const clearProgress = () => {
+    if (progressShown) process.stdout.write('\r\x1b[2K');
+    progressShown = false;
+  };
+  for (;;) {
+    const response = await client.request<BuildView>('GET', `/api/v1/builds/${executionId}`);
+    if (!response.ok) return reportFailure(response.status, response.error, client.baseUrl);
+    const build = response.value;
+    for (const stage of build.stages) {
+      if (reported.get(stage.name) === stage.status || stage.status === 'Pending') continue;
+      if (stage.status === 'Running' && reported.has(stage.name)) continue;
+      reported.set(stage.name, stage.status);
+      clearProgress();
+      console.log(formatStage(stage));
+    }
+    if (TERMINAL.has(build.status)) {
+      clearProgress();
+      printResult(build);
+      return build.status === 'Succeeded' ? 0 : 1;
+    }
+    if (interactive) {
+      const what =
+        build.status === 'Queued'
+          ? `queued${build.queuePosition ? ` (position ${build.queuePosition})` : ''}${build.queueReason ? `: ${build.queueReason}` : ''}`
+          : `${build.currentStage ?? build.status} running`;
+      process.stdout.write(`\r\x1b[2K  … ${what}  ${build.duration ?? ''}`);
+      progressShown = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+const STAGE_MARKS: Record<string, string> = {
+  Running: '▶',
+  Succeeded: '✓',
+  Failed: '✗',
+  Skipped: '-',
+  Cancelled: '■',
+};
+
+function formatStage(stage: StageView): string {
+  const mark = STAGE_MARKS[stage.status] ?? ' ';
+  const duration = stage.duration ? ` ${stage.duration}` : '';
+  const message = stage.message && stage.status !== 'Running' ? `  ${stage.message}` : '';
+  return `${mark} ${stage.name.padEnd(8)} ${stage.status}${duration}${message}`;
+}
+
+function printResult(build: BuildView): void {
+  console.log(`\nBuild ${build.status}${build.duration ? ` in ${build.duration}` : ''}`);
+  if (build.resolvedCommit) console.log(`  commit: ${build.resolvedCommit}`);
+  if (build.testResults) {
+    const t = build.testResults;
+    console.log(`  tests: ${t.total} total, ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped (${(t.durationMs / 1000).toFixed(1)}s)`);
+    for (const failure of t.failures) console.log(`    ✗ ${failure.name}: ${failure.message.split('\n')[0] ?? ''}`);
+  }
+  for (const error of build.errors.slice(0, 20)) console.log(`  ${error}`);
+  if (build.artifacts.length > 0) {
+    console.log('  artifacts:');
+    for (const artifact of build.artifacts) {
+      console.log(`    ${artifact.name}  ${artifact.sizeBytes} bytes  sha256 ${artifact.sha256Hash}  ${artifact.downloadUrl}`);
+    }
+  }
+  if (build.errorMessage) console.log(`  ${build.errorMessage}`);
+}
+
+function reportFailure(status: number, error: ErrorBody | string, api: string): number {
+  if (status === 0) {
+    console.error(`Cannot reach the node at ${api}: ${String(error)}. Is "buildmesh node" running?`);
+    return 1;
+  }
+  if (typeof error === 'string') {
+    console.error(`The node answered ${status}: ${error}`);
+    return status >= 400 && status < 500 ? 2 : 1;
+  }
+  console.error(`Request rejected (${status} ${error.error ?? ''}): ${error.message ?? ''}`);
+  for (const detail of error.details ?? []) {
+    console.error(typeof detail === 'string' ? `  - ${detail}` : `  - ${detail.field}: ${detail.message}`);
+  }
+  return status >= 400 && status < 500 ? 2 : 1;
+}
+
+type ClientResult<T> = { ok: true; value: T } | { ok: false; status: number; error: ErrorBody | string };
+
+/** A minimal JSON client for the node's REST API. */
+class NodeClient {
+  constructor(readonly baseUrl: string) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<ClientResult<T>> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      return { ok: false, status: 0, error: cause?.code ?? (error instanceof Error ? error.message : String(error)) };
+    }
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON: keep the text.
+    }
+    if (!response.ok) return { ok: false, status: response.status, error: parsed as ErrorBody | string };
+    return { ok: true, value: parsed as T };
+  }
+}

@@ -1,0 +1,32 @@
+import { buildCommand } from './build-command.js';
+import { nodeCommand } from './node-command.js';
+
+const USAGE = `Build Mesh: a build farm for .NET solutions made of your team's machines.
+
+Usage:
+  buildmesh node [options]                 start a headless build node (REST API on 127.0.0.1:5000)
+  buildmesh build <repository-url> --ref <ref> --solution <path> [options]
+                                           submit a build to a node
+  buildmesh help                           show this help
+
+Run "buildmesh <command> --help" for the options of a command.`;
+
+/** Dispatches `buildmesh <command>`; returns the process exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'node':
+      return nodeCommand(rest);
+    case 'build':
+      return buildCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}

@@ -1,0 +1,117 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BuildNode } from '../../src/host/build-node.js';
+import { loadConfig } from '../../src/host/config.js';
+import { JsonLogger } from '../../src/host/logger.js';
+
+export interface TestNode {
+  node: BuildNode;
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a real node in-process on 127.0.0.1, a free port and a fresh data dir. */
+export async function startTestNode(options: { dataDir?: string; maxConcurrentBuilds?: number } = {}): Promise<TestNode> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'buildmesh-node-')));
+  const config = loadConfig({
+    env: {},
+    flags: { dataDir, apiPort: '0', apiHost: '127.0.0.1', maxConcurrentBuilds: String(options.maxConcurrentBuilds ?? 1) },
+  });
+  const node = await BuildNode.start({
+    config,
+    logger: new JsonLogger('test', process.env.BUILDMESH_TEST_LOG === '1' ? 'debug' : 'silent'),
+    retryDelaysMs: [50, 100],
+  });
+  return { node, url: node.apiUrl, dataDir, stop: () => node.stop() };
+}
+
+export async function removeDir(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true, maxRetries: 3 });
+}
+
+export interface JsonResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function api<T = Record<string, unknown>>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<JsonResponse<T>> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Plain-text bodies (logs) stay text.
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 240_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
+
+/** Waits for a build to reach a terminal status and returns its status body. */
+export async function waitForBuild(baseUrl: string, executionId: string, timeoutMs = 240_000): Promise<BuildBody> {
+  return waitFor(
+    `build ${executionId} to finish`,
+    async () => {
+      const response = await api<BuildBody>(baseUrl, 'GET', `/api/v1/builds/${executionId}`);
+      return TERMINAL.has(response.body.status) ? response.body : null;
+    },
+    timeoutMs,
+    500,
+  );
+}
+
+export interface BuildBody {
+  executionId: string;
+  status: string;
+  currentStage: string | null;
+  errorMessage: string | null;
+  resolvedCommit: string | null;
+  stages: { name: string; status: string; startTime: string | null; endTime: string | null; duration: string | null; message: string | null }[];
+  testResults: {
+    total: number;
+    passed: number;
+    failed: number;
+    skipped: number;
+    durationMs: number;
+    failures: { name: string; message: string; stackTrace: string }[];
+  } | null;
+  artifacts: { artifactId: string; name: string; sizeBytes: number; sha256Hash: string; contentType: string; downloadUrl: string }[];
+  errors: string[];
+  warnings: string[];
+  diagnostics: { severity: string; code: string; file: string | null; line: number | null; message: string }[];
+  agent: { agentId: string; hostname: string } | null;
+}

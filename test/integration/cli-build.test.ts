@@ -1,0 +1,62 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
+import { removeDir, startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { runCli } from '../helpers/node-process.js';
+
+describe('buildmesh build --wait', () => {
+  let root: string;
+  let node: TestNode;
+  let slnx: GeneratedRepo;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'buildmesh-cli-'));
+    slnx = await generateSolutionRepo({ root, width: 1, depth: 2, variant: 'slnx', name: 'slnx' });
+    node = await startTestNode();
+  });
+  afterAll(async () => {
+    await node.stop();
+    await removeDir(root);
+    await removeDir(node.dataDir);
+  });
+
+  it('builds a .slnx solution from a tag, prints each stage and the test summary, and exits 0', async () => {
+    expect(slnx.solutionPath).toMatch(/\.slnx$/);
+    const result = await runCli([
+      'build',
+      slnx.repositoryUrl,
+      '--ref',
+      slnx.tag,
+      '--solution',
+      slnx.solutionPath,
+      '--strategy',
+      'clean',
+      '--wait',
+      '--api',
+      node.url,
+    ]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    for (const stage of ['Clone', 'Restore', 'Build', 'Test', 'Package', 'Upload']) {
+      expect(result.stdout).toMatch(new RegExp(`✓ ${stage}\\s+Succeeded`));
+    }
+    expect(result.stdout).toContain(`tests: ${slnx.testCount} total, ${slnx.testCount} passed, 0 failed`);
+    expect(result.stdout).toContain(`commit: ${slnx.headCommit}`);
+    expect(result.stdout).toMatch(/App-net10\.0-publish\.tar\.gz\s+\d+ bytes\s+sha256 [0-9a-f]{64}/);
+    expect(result.stdout).toContain('Build Succeeded');
+  });
+
+  it('explains a rejected request field by field and exits 2', async () => {
+    const result = await runCli(['build', 'not-a-url', '--ref=--bad', '--solution', 'X.sln', '--api', node.url]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Request rejected (400 Validation Failed)');
+    expect(result.stderr).toContain('repositoryUrl: must be an absolute git URL');
+  });
+
+  it('says when the node cannot be reached', async () => {
+    const result = await runCli(['build', slnx.repositoryUrl, '--ref', 'main', '--solution', 'X.sln', '--api', 'http://127.0.0.1:9']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Cannot reach the node at http://127.0.0.1:9');
+  });
+});
