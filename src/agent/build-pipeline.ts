@@ -25,7 +25,7 @@ import {
   testArgs,
 } from './dotnet/dotnet-args.js';
 import { checkoutRepository } from './git/git-checkout.js';
-import { dedupeDiagnostics, parseDiagnosticLine } from './parsers/msbuild-diagnostics.js';
+import { diagnosticKey, parseDiagnosticLine } from './parsers/msbuild-diagnostics.js';
 import { parseRestoreLine } from './parsers/restore-summary.js';
 import { mergeTestResults, parseTrx } from './parsers/trx.js';
 import { runCommand } from './run-command.js';
@@ -71,6 +71,7 @@ class PipelineRun {
   private readonly masker: SecretMasker;
   private readonly sourceDir: string;
   private readonly diagnostics: Diagnostic[] = [];
+  private readonly diagnosticKeys = new Set<string>();
   private readonly clean: boolean;
 
   constructor(
@@ -271,8 +272,10 @@ class PipelineRun {
   }
 
   private recordDiagnostic(diagnostic: Diagnostic): void {
-    const merged = dedupeDiagnostics([...this.diagnostics, diagnostic]);
-    if (merged.length === this.diagnostics.length) return;
+    // MSBuild's summary repeats every diagnostic it already printed inline.
+    const key = diagnosticKey(diagnostic);
+    if (this.diagnosticKeys.has(key)) return;
+    this.diagnosticKeys.add(key);
     this.diagnostics.push(diagnostic);
     this.listener.onDiagnostics([diagnostic]);
   }

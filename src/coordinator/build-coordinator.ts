@@ -195,7 +195,7 @@ export class BuildCoordinator {
   }
 
   private enqueue(record: BuildRecord): void {
-    const rank = (r: BuildRequest) => BUILD_PRIORITIES.length - BUILD_PRIORITIES.indexOf(r.priority);
+    const rank = (r: BuildRequest) => BUILD_PRIORITIES.indexOf(r.priority);
     const recordRank = rank(record.request);
     // Higher priority first; first come, first served within a priority.
     const index = this.queue.findIndex((id) => {

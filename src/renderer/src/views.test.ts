@@ -1,0 +1,175 @@
+// The screen's states rendered to HTML (no DOM needed): what a user sees in each moment.
+import { createElement, type ReactElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { AgentView } from '../../core/agent-view.js';
+import { ApiClient, type BuildSummary } from './api-client.js';
+import { App } from './App.js';
+import { BuildsTable } from './BuildsTable.js';
+import { PeersTable } from './PeersTable.js';
+import { PolledSection, type PolledSectionProps } from './PolledSection.js';
+import type { Polled } from './use-polling.js';
+
+const render = (element: ReactElement) => renderToStaticMarkup(element);
+const text = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+function section(polled: Partial<Polled<string[]>>): string {
+  const props: PolledSectionProps<string[]> = {
+    id: 'peers',
+    title: 'Peers',
+    polled: { data: null, error: null, updatedAt: null, refresh: () => {}, ...polled },
+    isEmpty: (list) => list.length === 0,
+    empty: 'No peers yet.',
+    children: (list) =>
+      createElement(
+        'ul',
+        null,
+        list.map((item) => createElement('li', { key: item }, item)),
+      ),
+  };
+  return render(createElement(PolledSection<string[]>, props));
+}
+
+const peer: AgentView = {
+  agentId: 'node-1',
+  hostname: 'dev-box',
+  targetType: 'Linux',
+  status: 'Building',
+  currentJob: 'Contoso.Api',
+  cpuUsage: 63.4,
+  memoryUsage: 41.2,
+  capabilities: {
+    os: 'linux',
+    arch: 'x64',
+    cpuCores: 8,
+    totalMemoryGB: 32,
+    freeMemoryGB: 18,
+    availableDiskSpaceGB: 120,
+    installedSdks: ['8.0.404', '10.0.100'],
+    installedRuntimes: [],
+    buildableFrameworks: [],
+    installedTools: ['git', 'dotnet'],
+    gitVersion: '2.47.0',
+    dockerVersion: null,
+    maxConcurrentBuilds: 1,
+  },
+  lastHeartbeat: '2026-01-01T10:00:00.000Z',
+  isLocal: true,
+};
+
+const build = (overrides: Partial<BuildSummary>): BuildSummary => ({
+  executionId: 'b-1',
+  projectName: 'Contoso.Api',
+  strategy: 'Incremental',
+  status: 'Succeeded',
+  currentStage: null,
+  queuedAt: '2026-01-01T10:00:00.000Z',
+  startTime: '2026-01-01T10:00:01.000Z',
+  endTime: '2026-01-01T10:01:31.500Z',
+  duration: 'PT1M30.5S',
+  requesterEmail: 'ana@contoso.dev',
+  agent: null,
+  errorMessage: null,
+  ...overrides,
+});
+
+describe('PolledSection', () => {
+  it('shows a labelled loading state before the first answer, never a blank panel', () => {
+    const html = section({});
+    expect(html).toContain('aria-labelledby="peers-heading"');
+    expect(html).toContain('<h2 id="peers-heading">Peers</h2>');
+    expect(html).toContain('role="status"');
+    expect(text(html)).toContain('Loading peers…');
+  });
+
+  it('explains a failure before any data and offers a retry button', () => {
+    const html = section({ error: new Error('Cannot reach the Build Mesh node.') });
+    expect(html).toContain('role="alert"');
+    expect(text(html)).toContain('Could not load peers. Cannot reach the Build Mesh node.');
+    expect(html).toContain('<button type="button">Retry now</button>');
+    expect(text(html)).not.toContain('Loading');
+  });
+
+  it('keeps the last data when a refresh fails, and says it is stale', () => {
+    const html = section({
+      data: ['dev-box'],
+      error: new Error('Timed out.'),
+      updatedAt: Date.UTC(2026, 0, 1),
+    });
+    expect(text(html)).toContain('Could not refresh: Timed out.');
+    expect(text(html)).toContain('Showing what the node said at');
+    expect(html).toContain('<li>dev-box</li>');
+  });
+
+  it('shows the empty state when the node has nothing to list', () => {
+    const html = section({ data: [], updatedAt: 0 });
+    expect(text(html)).toContain('No peers yet.');
+    expect(html).not.toContain('<ul>');
+  });
+});
+
+describe('PeersTable', () => {
+  it('shows host, OS, SDKs, status and load in a semantic table', () => {
+    const html = render(createElement(PeersTable, { peers: [peer], labelledBy: 'peers-heading' }));
+    expect(html).toContain('tabindex="0"');
+    expect(html).toContain('<th scope="col">.NET SDKs</th>');
+    expect(html).toContain('<th scope="row">dev-box');
+    expect(text(html)).toContain('this machine');
+    expect(text(html)).toContain('Linux x64');
+    expect(text(html)).toContain('8.0.404, 10.0.100');
+    expect(text(html)).toContain('Building Contoso.Api');
+    expect(text(html)).toContain('63 % 8 cores');
+    expect(text(html)).toContain('41 % of 32 GB');
+  });
+
+  it('says so when no .NET SDK was found', () => {
+    const bare = { ...peer, capabilities: { ...peer.capabilities, installedSdks: [] } };
+    expect(text(render(createElement(PeersTable, { peers: [bare], labelledBy: 'x' })))).toContain(
+      'none found',
+    );
+  });
+});
+
+describe('BuildsTable', () => {
+  it('shows project, strategy, status, duration and requester', () => {
+    const html = render(createElement(BuildsTable, { builds: [build({})], labelledBy: 'builds-heading' }));
+    expect(text(html)).toContain('Contoso.Api Incremental Succeeded 1 min 30 s ana@contoso.dev');
+  });
+
+  it('shows the running stage, the failure reason, and words for missing values', () => {
+    const html = render(
+      createElement(BuildsTable, {
+        builds: [
+          build({ executionId: 'a', status: 'Running', currentStage: 'Test', duration: 'PT12S' }),
+          build({ executionId: 'b', status: 'Failed', errorMessage: 'CS1002: ; expected' }),
+          build({
+            executionId: 'c',
+            status: 'Queued',
+            duration: null,
+            startTime: null,
+            requesterEmail: null,
+          }),
+        ],
+        labelledBy: 'builds-heading',
+      }),
+    );
+    expect(text(html)).toContain('Running Test 12 s');
+    expect(text(html)).toContain('Failed CS1002: ; expected');
+    expect(text(html)).toContain('Queued — not started — not given');
+  });
+});
+
+describe('App', () => {
+  it('first paints both sections loading, with the node address in the header', () => {
+    const client = new ApiClient({ baseUrl: 'http://127.0.0.1:5000', token: null });
+    const html = render(createElement(App, { client, nodeAddress: 'http://127.0.0.1:5000' }));
+    expect(html).toContain('<h1>Build Mesh</h1>');
+    expect(text(html)).toContain('Node http://127.0.0.1:5000');
+    expect(text(html)).toContain('Loading peers…');
+    expect(text(html)).toContain('Loading builds…');
+  });
+});
