@@ -46,7 +46,7 @@ const GIT_ENV = {
 };
 
 const TRANSIENT_PATTERNS =
-  /could not resolve host|connection (timed out|refused|reset)|operation timed out|early eof|remote end hung up|rpc failed|temporary failure|gnutls|ssl_|index-pack failed|returned error: 5\d\d/i;
+  /could not resolve host|failed to connect|couldn't connect|connection (timed out|refused|reset)|operation timed out|early eof|remote end hung up|rpc failed|temporary failure|gnutls|ssl_|index-pack failed|returned error: 5\d\d/i;
 
 /**
  * Checks out `gitRef` of a repository: a branch, `refs/heads/x`, a tag or a full or short SHA.
