@@ -197,7 +197,7 @@ class PipelineRun {
       const names = results.failures.slice(0, 5).map((failure) => failure.name);
       throw new StageFailure(`Tests failed: ${summary}. Failed: ${names.join(', ')}`);
     }
-    if (runFailure) throw runFailure;
+    if (runFailure !== null) throw runFailure instanceof Error ? runFailure : new Error(errorMessage(runFailure));
     this.log('INFO', summary);
     return summary;
   }

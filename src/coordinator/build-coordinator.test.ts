@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildExecutionListener, BuildExecutor, BuildOutcome } from '../core/build-execution.js';
-import { ConflictError, NotFoundError, OperationAbortedError } from '../core/errors.js';
+import { ConflictError, NotFoundError, type OperationAbortedError } from '../core/errors.js';
 import type { BuildArtifact, BuildRecord, BuildRequest, BuildStatus, LogLine } from '../core/models.js';
 import type { BuildLogStore, BuildPage, BuildStore, Logger } from '../core/ports.js';
 import { BuildCoordinator } from './build-coordinator.js';

@@ -48,7 +48,15 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
       return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'BuildMesh');
     case 'darwin':
       return join(homedir(), 'Library', 'Application Support', 'BuildMesh');
-    default:
+    case 'linux':
+    case 'aix':
+    case 'android':
+    case 'cygwin':
+    case 'freebsd':
+    case 'haiku':
+    case 'netbsd':
+    case 'openbsd':
+    case 'sunos':
       return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'buildmesh');
   }
 }

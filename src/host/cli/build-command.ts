@@ -217,11 +217,11 @@ function printResult(build: BuildView): void {
 }
 
 function reportFailure(status: number, error: ErrorBody | string, api: string): number {
-  if (status === 0) {
-    console.error(`Cannot reach the node at ${api}: ${String(error)}. Is "buildmesh node" running?`);
-    return 1;
-  }
   if (typeof error === 'string') {
+    if (status === 0) {
+      console.error(`Cannot reach the node at ${api}: ${error}. Is "buildmesh node" running?`);
+      return 1;
+    }
     console.error(`The node answered ${status}: ${error}`);
     return status >= 400 && status < 500 ? 2 : 1;
   }
