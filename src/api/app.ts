@@ -7,6 +7,7 @@ import { HttpError, errorMiddleware } from './error-envelope.js';
 import { agentRoutes } from './routes/agents.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildRoutes } from './routes/builds.js';
+import { staticUi } from './static-ui.js';
 
 export interface ApiDependencies {
   builds: BuildService;
@@ -16,6 +17,8 @@ export interface ApiDependencies {
   /** This node's own health, for `/health`. */
   health: () => Promise<AgentHealth>;
   logger: Logger;
+  /** Folder of the built UI served at `/`; none on nodes without a UI. */
+  uiDirectory?: string;
 }
 
 /** Reuses the caller's W3C trace id when it sends `traceparent`, so errors can be correlated. */
@@ -64,5 +67,6 @@ export function createApiApp(deps: ApiDependencies): Koa {
       }),
     );
   }
+  if (deps.uiDirectory) app.use(staticUi(deps.uiDirectory));
   return app;
 }

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createApiApp } from '../api/app.js';
 import { detectCapabilities } from '../agent/capability-detector.js';
 import { ContentStore } from '../agent/content-store.js';
@@ -87,6 +88,7 @@ export class BuildNode {
       agents,
       health: () => agents.ownHealth(),
       logger,
+      uiDirectory: fileURLToPath(new URL('../../out/renderer', import.meta.url)),
     });
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.apiPort, config.apiHost, () => resolve(listening));

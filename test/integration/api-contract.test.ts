@@ -154,4 +154,19 @@ describe('REST API errors and reads (no build runs)', () => {
     expect(root.status).toBe(200);
     expect(root.body.healthy).toBe(true);
   });
+
+  it('serves the built UI at / (npm test builds it first) and never files outside it', async () => {
+    const page = await fetch(`${node.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('<div id="root"></div>');
+
+    const deepLink = await fetch(`${node.url}/builds/some-id`);
+    expect(await deepLink.text()).toContain('<div id="root"></div>');
+
+    const traversal = await fetch(`${node.url}/..%2F..%2Fpackage.json`);
+    expect(traversal.status).toBe(404);
+    expect(await fetch(`${node.url}/assets/missing.js`).then((r) => r.status)).toBe(404);
+  });
 });
