@@ -1,0 +1,92 @@
+import { canBuildFramework, targetPoolForOs, type AgentCapabilities } from './capabilities.js';
+import type { AgentStatus, TargetPool } from './models.js';
+
+/** How a peer's owner lets the mesh use it. */
+export type DonationMode =
+  /** Takes work whenever it has a free slot. */
+  | 'Always'
+  /** Takes work only while its user is away. */
+  | 'WhenIdle'
+  /** Takes no work. */
+  | 'Paused';
+
+/** What the scheduler knows of a peer: its last announcement and its effective status. */
+export interface PeerCandidate {
+  agentId: string;
+  status: AgentStatus;
+  donationMode: DonationMode;
+  /** Whether a WhenIdle peer's user is away right now (always true for other modes). */
+  acceptingWork: boolean;
+  freeSlots: number;
+  cpuUsage: number;
+  memoryUsage: number;
+  capabilities: Pick<AgentCapabilities, 'os' | 'buildableFrameworks' | 'installedTools'>;
+}
+
+/** What a build needs from the peer that runs it. */
+export interface BuildDemand {
+  targetPool: TargetPool;
+  /** Target frameworks of the solution's projects, e.g. `net10.0`. */
+  frameworks: readonly string[];
+  tools: readonly string[];
+}
+
+export type PeerSelection = { peer: PeerCandidate } | { peer: null; reason: string };
+
+/**
+ * Chooses the peer for a build. First every peer that cannot or may not take it is dropped
+ * (platform, SDK for the frameworks, tools, Maintenance, Offline, Paused or away-only, no free
+ * slot, excluded after a failed attempt); then idle peers with lower load win, and ties go to
+ * the peer used least recently, which spreads the work.
+ *
+ * When none qualifies, the reason says what is missing in words a user can act on.
+ */
+export function selectPeer(
+  candidates: readonly PeerCandidate[],
+  demand: BuildDemand,
+  options: { excluded?: ReadonlySet<string>; lastAssigned?: ReadonlyMap<string, number> } = {},
+): PeerSelection {
+  const excluded = options.excluded ?? new Set<string>();
+  const reachable = candidates.filter((peer) => peer.status !== 'Offline' && !excluded.has(peer.agentId));
+  const onPlatform = reachable.filter((peer) => targetPoolForOs(peer.capabilities.os) === demand.targetPool || demand.targetPool === 'Docker');
+  if (onPlatform.length === 0) return { peer: null, reason: `no ${demand.targetPool} peer online` };
+
+  const missingFramework = demand.frameworks.find(
+    (framework) => !onPlatform.some((peer) => canBuildFramework(peer.capabilities, framework)),
+  );
+  const capable = onPlatform.filter(
+    (peer) =>
+      demand.frameworks.every((framework) => canBuildFramework(peer.capabilities, framework)) &&
+      demand.tools.every((tool) => peer.capabilities.installedTools.includes(tool)),
+  );
+  if (capable.length === 0) {
+    if (missingFramework) return { peer: null, reason: `no peer with a .NET SDK for ${missingFramework} online` };
+    return { peer: null, reason: `no peer with ${demand.tools.join(', ')} online` };
+  }
+
+  const willing = capable.filter((peer) => peer.status !== 'Maintenance' && peer.donationMode !== 'Paused' && peer.acceptingWork);
+  if (willing.length === 0) {
+    return { peer: null, reason: `every capable peer is in Maintenance, Paused or in use by its owner (${describe(capable)})` };
+  }
+  const free = willing.filter((peer) => peer.freeSlots > 0);
+  if (free.length === 0) return { peer: null, reason: `every capable peer is busy (${describe(willing)})` };
+
+  const lastAssigned = options.lastAssigned ?? new Map<string, number>();
+  const ranked = [...free].sort(
+    (a, b) =>
+      Number(a.status !== 'Idle') - Number(b.status !== 'Idle') ||
+      loadOf(a) - loadOf(b) ||
+      (lastAssigned.get(a.agentId) ?? 0) - (lastAssigned.get(b.agentId) ?? 0) ||
+      a.agentId.localeCompare(b.agentId),
+  );
+  return { peer: ranked[0] as PeerCandidate };
+}
+
+/** CPU load in 10-point buckets, so small fluctuations do not defeat spreading. */
+function loadOf(peer: PeerCandidate): number {
+  return Math.floor(peer.cpuUsage / 10);
+}
+
+function describe(peers: readonly PeerCandidate[]): string {
+  return `${peers.length} peer${peers.length === 1 ? '' : 's'}`;
+}
