@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
 import { removeDir, startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { runCli } from '../helpers/node-process.js';
+import { runCliInProcess as runCli, startCliInProcess } from '../helpers/cli-in-process.js';
+import { waitFor } from '../helpers/node-harness.js';
 
 describe('buildmesh build --wait', () => {
   let root: string;
@@ -58,5 +59,42 @@ describe('buildmesh build --wait', () => {
     const result = await runCli(['build', slnx.repositoryUrl, '--ref', 'main', '--solution', 'X.sln', '--api', 'http://127.0.0.1:9']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Cannot reach the node at http://127.0.0.1:9');
+  });
+
+  it('prints usage for help and unknown commands', async () => {
+    expect((await runCli(['help'])).stdout).toContain('Usage:');
+    expect((await runCli(['build', '--help'])).stdout).toContain('--solution <path>');
+    expect((await runCli(['node', '--help'])).stdout).toContain('BUILDMESH_API_PORT');
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command "frobnicate"');
+    expect((await runCli(['build', 'x'])).stderr).toContain('Missing --ref, --solution');
+    expect((await runCli(['build', 'x', '--ref', 'main', '--solution', 'A.sln', '-p', 'novalue'])).stderr).toContain('Key=Value');
+  });
+});
+
+describe('buildmesh node', () => {
+  it('lists every config problem and exits 2', async () => {
+    const result = await runCli(['node', '--api-port', '99999', '--log-level', 'loud', '--data-dir', tmpdir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('apiPort:');
+    expect(result.stderr).toContain('(from flag --api-port)');
+    expect(result.stderr).toContain('logLevel:');
+  });
+
+  it('starts, prints where it listens, and stops on SIGINT', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'buildmesh-cli-node-'));
+    const run = startCliInProcess(['node', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent']);
+    try {
+      const url = await waitFor('the node to listen', () =>
+        Promise.resolve(/listening on (http:\/\/\S+)/.exec(run.stdout.join('\n'))?.[1] ?? null),
+      30_000);
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      process.emit('SIGINT');
+      expect(await run.done).toBe(0);
+    } finally {
+      run.restore();
+      await removeDir(dataDir);
+    }
   });
 });
