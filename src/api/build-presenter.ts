@@ -49,6 +49,7 @@ export function presentBuild(record: BuildRecord, queuePosition: number) {
       errorsCount: stage.errorsCount,
     })),
     agent: record.agent,
+    attempts: record.attempts ?? [],
     testResults: record.testResults,
     artifacts: record.artifacts,
     warningsCount: warnings.length,

@@ -55,6 +55,7 @@ export class BuildCoordinator {
   constructor(private readonly options: BuildCoordinatorOptions) {
     this.logger = options.logger.child('coordinator');
     this.now = options.now ?? (() => new Date());
+    options.executor.onCapacityChange?.(() => this.pump());
   }
 
   /** Marks builds interrupted by a previous crash as Failed, and re-queues accepted ones. */
@@ -124,6 +125,7 @@ export class BuildCoordinator {
       diagnostics: [],
       errorMessage: null,
       traceId: request.executionId.replace(/-/g, ''),
+      attempts: [],
     };
     this.options.store.insert(record);
     this.appendLog(record.executionId, 'INFO', `Build ${record.executionId} queued (${request.strategy}, ${request.job.projectName})`);
@@ -206,11 +208,27 @@ export class BuildCoordinator {
     else this.queue.splice(index, 0, record.executionId);
   }
 
+  /**
+   * Starts queued builds, in queue order, while slots are free and the executor says they can
+   * start; a build that cannot start yet keeps its place and shows why.
+   */
   private pump(): void {
-    while (!this.stopping && this.running.size < this.options.maxConcurrentBuilds && this.queue.length > 0) {
-      const executionId = this.queue.shift();
-      const record = executionId ? this.options.store.get(executionId) : null;
-      if (!record || record.status !== 'Queued') continue;
+    for (const executionId of [...this.queue]) {
+      if (this.stopping || this.running.size >= this.options.maxConcurrentBuilds) return;
+      const record = this.options.store.get(executionId);
+      if (!record || record.status !== 'Queued') {
+        this.queue.splice(this.queue.indexOf(executionId), 1);
+        continue;
+      }
+      const check = this.options.executor.checkStart?.(record.request) ?? { ready: true };
+      if (!check.ready) {
+        if (record.queueReason !== check.reason) {
+          this.save({ ...record, queueReason: check.reason });
+          this.appendLog(executionId, 'WARN', `Waiting: ${check.reason}`);
+        }
+        continue;
+      }
+      this.queue.splice(this.queue.indexOf(executionId), 1);
       const build: RunningBuild = { controller: new AbortController(), record, done: Promise.resolve() };
       this.running.set(record.executionId, build);
       build.done = this.run(build)
@@ -252,6 +270,12 @@ export class BuildCoordinator {
       onCommit: (commit) => update((current) => ({ ...current, resolvedCommit: commit })),
       onDiagnostics: (diagnostics) => update((current) => ({ ...current, diagnostics: [...current.diagnostics, ...diagnostics] }), false),
       onTestResults: (testResults) => update((current) => ({ ...current, testResults })),
+      onAttempt: (attempt) =>
+        update((current) => ({
+          ...current,
+          agent: { agentId: attempt.agentId, hostname: attempt.hostname, targetType: current.agent?.targetType ?? this.options.agent.targetType },
+          attempts: [...current.attempts.filter((a) => a.attempt !== attempt.attempt), attempt].sort((a, b) => a.attempt - b.attempt),
+        })),
       onArtifact: (produced) =>
         update((current) => {
           const artifactId = this.options.newId();

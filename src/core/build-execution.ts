@@ -9,7 +9,24 @@ export interface BuildExecutionListener {
   onDiagnostics(diagnostics: Diagnostic[]): void;
   onTestResults(results: TestResults): void;
   onArtifact(artifact: ProducedArtifact): void;
+  /** An attempt started or ended on a peer (mesh builds; a local build has one implicit attempt). */
+  onAttempt?(attempt: BuildAttempt): void;
 }
+
+/** One try of a build on one peer; infrastructure failures lead to another attempt elsewhere. */
+export interface BuildAttempt {
+  attempt: number;
+  agentId: string;
+  hostname: string;
+  startTime: string;
+  endTime: string | null;
+  /** `Running`, or how the attempt ended; `Lost` is an infrastructure failure (peer died, connection lost). */
+  outcome: 'Running' | 'Succeeded' | 'Failed' | 'Cancelled' | 'TimedOut' | 'Lost' | 'Rejected';
+  reason: string | null;
+}
+
+/** Whether a queued build can start now; when not, why, in words a user can act on. */
+export type StartCheck = { ready: true } | { ready: false; reason: string };
 
 export type BuildOutcome =
   | { status: 'Succeeded' }
@@ -26,4 +43,8 @@ export type BuildOutcome =
 /** Port: something that can run a whole build (this machine's agent, or a peer through the mesh). */
 export interface BuildExecutor {
   execute(request: BuildRequest, options: { signal: AbortSignal; listener: BuildExecutionListener }): Promise<BuildOutcome>;
+  /** Checked before a queued build starts; a build that cannot start stays Queued with the reason. */
+  checkStart?(request: BuildRequest): StartCheck;
+  /** Registers a callback for when `checkStart` may answer differently (a peer appeared, a slot freed). */
+  onCapacityChange?(listener: () => void): void;
 }

@@ -122,3 +122,34 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** A peer refused a job offer (busy, paused, in maintenance); another peer may take it. */
+export class JobRejectedError extends BuildMeshError {
+  constructor(
+    readonly peerId: string,
+    readonly reason: string,
+  ) {
+    super('JobRejected', `Peer ${peerId} rejected the job: ${reason}`);
+    this.name = 'JobRejectedError';
+  }
+}
+
+/** The executing peer went away mid-build (killed, disconnected, silent): an infrastructure failure. */
+export class PeerLostError extends BuildMeshError {
+  constructor(
+    readonly peerId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('PeerLost', message, options);
+    this.name = 'PeerLostError';
+  }
+}
+
+/** The sources could not be prepared (clone failed): a build failure, never retried. */
+export class SourcePreparationError extends BuildMeshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SourcePreparationFailed', message, options);
+    this.name = 'SourcePreparationError';
+  }
+}

@@ -1,3 +1,5 @@
+import type { BuildAttempt } from './build-execution.js';
+
 /**
  * Domain model of a build, shared by every layer. Enums travel as strings on the wire
  * (parsed case-insensitively, echoed in canonical case) and are never serialised by ordinal.
@@ -171,6 +173,8 @@ export interface BuildRecord {
   diagnostics: Diagnostic[];
   errorMessage: string | null;
   traceId: string;
+  /** Every attempt and the peer it ran on (retries after infrastructure failures add more). */
+  attempts: BuildAttempt[];
 }
 
 export type LogLevel = 'INFO' | 'WARN' | 'ERROR';

@@ -58,7 +58,7 @@ describe('selectPeer', () => {
     expect(selectPeer([peer('a', { status: 'Maintenance' }), peer('b', { status: 'Maintenance' })], demand).peer).toBeNull();
     expect(selectPeer([peer('a', { capabilities: { os: 'linux', buildableFrameworks: net10, installedTools: [] } })], demand)).toEqual({
       peer: null,
-      reason: 'no peer with dotnet online',
+      reason: 'no peer with a .NET SDK online',
     });
   });
 });

@@ -1,14 +1,6 @@
 import { canBuildFramework, targetPoolForOs, type AgentCapabilities } from './capabilities.js';
+import type { DonationMode } from './mesh-messages.js';
 import type { AgentStatus, TargetPool } from './models.js';
-
-/** How a peer's owner lets the mesh use it. */
-export type DonationMode =
-  /** Takes work whenever it has a free slot. */
-  | 'Always'
-  /** Takes work only while its user is away. */
-  | 'WhenIdle'
-  /** Takes no work. */
-  | 'Paused';
 
 /** What the scheduler knows of a peer: its last announcement and its effective status. */
 export interface PeerCandidate {
@@ -61,7 +53,8 @@ export function selectPeer(
   );
   if (capable.length === 0) {
     if (missingFramework) return { peer: null, reason: `no peer with a .NET SDK for ${missingFramework} online` };
-    return { peer: null, reason: `no peer with ${demand.tools.join(', ')} online` };
+    const tools = demand.tools.map((tool) => (tool === 'dotnet' ? 'a .NET SDK' : tool));
+    return { peer: null, reason: `no peer with ${tools.join(', ')} online` };
   }
 
   const willing = capable.filter((peer) => peer.status !== 'Maintenance' && peer.donationMode !== 'Paused' && peer.acceptingWork);
