@@ -42,6 +42,11 @@ export interface PipelineInput {
   /** Secrets to mask in every log line besides the repository URL's credentials. */
   secrets?: readonly string[];
   retryDelaysMs?: readonly number[];
+  /**
+   * Where the sources come from when not from git: a peer running a mesh build writes the
+   * coordinator's snapshot into `sourceDir` (the Clone stage) and returns its commit.
+   */
+  fetchSources?: (sourceDir: string, signal: AbortSignal) => Promise<{ commit: string; message: string }>;
 }
 
 /** A stage ended the build: the message is what the user reads in `errorMessage`. */
@@ -134,6 +139,17 @@ class PipelineRun {
 
   private async cloneStage(): Promise<string> {
     const { job } = this.input.request;
+    if (this.input.fetchSources) {
+      try {
+        const fetched = await this.input.fetchSources(this.sourceDir, this.input.signal);
+        this.listener.onCommit(fetched.commit);
+        this.log('INFO', fetched.message);
+        return fetched.message;
+      } catch (error) {
+        if (error instanceof OperationAbortedError) throw error;
+        throw new StageFailure(`Fetching sources failed: ${errorMessage(error)}`, 'infrastructure');
+      }
+    }
     this.log('INFO', `Cloning ${maskUrlCredentials(job.repositoryUrl)} at ${job.gitRef}${this.clean ? ' (full history)' : ''}`);
     try {
       const result = await checkoutRepository({

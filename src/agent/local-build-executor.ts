@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BuildExecutionListener, BuildExecutor, BuildOutcome } from '../core/build-execution.js';
 import type { BuildRequest } from '../core/models.js';
 import type { Logger } from '../core/ports.js';
-import { runBuildPipeline } from './build-pipeline.js';
+import { runBuildPipeline, type PipelineInput } from './build-pipeline.js';
 import type { ContentStore } from './content-store.js';
 
 export interface LocalBuildExecutorOptions {
@@ -31,7 +31,7 @@ export class LocalBuildExecutor implements BuildExecutor {
 
   async execute(
     request: BuildRequest,
-    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
+    { signal, listener, fetchSources }: { signal: AbortSignal; listener: BuildExecutionListener; fetchSources?: PipelineInput['fetchSources'] },
   ): Promise<BuildOutcome> {
     const workspaceDir = join(this.options.workspaceRoot, request.executionId);
     await rm(workspaceDir, { recursive: true, force: true });
@@ -44,6 +44,7 @@ export class LocalBuildExecutor implements BuildExecutor {
           signal,
           contentStore: this.options.contentStore,
           retryDelaysMs: this.options.retryDelaysMs,
+          fetchSources,
         },
         listener,
       );
