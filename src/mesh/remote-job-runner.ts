@@ -1,0 +1,80 @@
+import type { BuildExecutionListener, BuildOutcome } from '../core/build-execution.js';
+import { OperationAbortedError, PeerLostError, errorMessage } from '../core/errors.js';
+import type { PreparedSources, RemoteJobRunner } from '../core/mesh-ports.js';
+import type { BuildRequest } from '../core/models.js';
+import type { BlobService } from './blob-protocol.js';
+import type { JobService } from './job-protocol.js';
+
+const ARTIFACT_FETCH_ATTEMPTS = 3;
+
+/**
+ * Runs a build on another peer: the job protocol carries the offer and the events back, and each
+ * artifact the peer reports is fetched over the blob protocol into this node's CAS, re-hashed,
+ * and refetched on a mismatch, before it is reported as the build's artifact.
+ */
+export class MeshRemoteJobRunner implements RemoteJobRunner {
+  constructor(
+    private readonly jobs: Pick<JobService, 'runJob'>,
+    private readonly blobs: Pick<BlobService, 'fetchBlob'>,
+  ) {}
+
+  async run(
+    peerId: string,
+    job: { request: BuildRequest; attempt: number; source: PreparedSources },
+    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<BuildOutcome> {
+    return this.jobs.runJob(
+      peerId,
+      {
+        type: 'offer',
+        executionId: job.request.executionId,
+        attempt: job.attempt,
+        request: job.request,
+        source: { manifestSha256: job.source.manifestSha256, commit: job.source.commit },
+      },
+      {
+        signal,
+        onEvent: async (event) => {
+          switch (event.type) {
+            case 'log':
+              listener.onLog(event.level, event.message);
+              return;
+            case 'stage': {
+              const { type: _type, ...update } = event;
+              listener.onStage(update);
+              return;
+            }
+            case 'commit':
+              listener.onCommit(event.commit);
+              return;
+            case 'diagnostics':
+              listener.onDiagnostics(event.diagnostics);
+              return;
+            case 'tests':
+              listener.onTestResults(event.results);
+              return;
+            case 'artifact':
+              await this.fetchArtifact(peerId, event.artifact.sha256Hash, signal, listener);
+              listener.onArtifact(event.artifact);
+              return;
+          }
+        },
+      },
+    );
+  }
+
+  private async fetchArtifact(peerId: string, sha256: string, signal: AbortSignal, listener: BuildExecutionListener): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.blobs.fetchBlob(peerId, sha256, { signal });
+        return;
+      } catch (error) {
+        if (error instanceof OperationAbortedError && signal.aborted) throw error;
+        if (attempt >= ARTIFACT_FETCH_ATTEMPTS) {
+          throw new PeerLostError(peerId, `Could not fetch artifact ${sha256} from ${peerId}: ${errorMessage(error)}`, { cause: error });
+        }
+        listener.onLog('WARN', `Fetching artifact ${sha256} from ${peerId} failed (attempt ${attempt}/${ARTIFACT_FETCH_ATTEMPTS}): ${errorMessage(error)}; fetching again`);
+      }
+    }
+  }
+}
