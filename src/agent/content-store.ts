@@ -35,6 +35,14 @@ export class ContentStore {
     }
   }
 
+  async sizeOf(sha256: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(sha256))).size;
+    } catch {
+      return null;
+    }
+  }
+
   async putFile(path: string): Promise<StoredObject> {
     return this.putStream(createReadStream(path));
   }

@@ -1,4 +1,5 @@
 import type { AgentCapabilities } from './capabilities.js';
+import type { DonationMode } from './mesh-messages.js';
 import type { AgentStatus, TargetPool } from './models.js';
 
 /** How an agent is shown by `GET /api/v1/agents` (the design's AgentResponse, plus detail). */
@@ -7,6 +8,10 @@ export interface AgentView {
   hostname: string;
   targetType: TargetPool;
   status: AgentStatus;
+  /** Whether its owner lets the mesh use it: Always, WhenIdle or Paused. */
+  donationMode: DonationMode;
+  /** Builds it can still take now. */
+  freeSlots: number;
   /** The project of the build it is running, if any. */
   currentJob: string | null;
   cpuUsage: number;
@@ -37,11 +42,16 @@ export interface AgentHealth {
   checks: HealthCheck[];
 }
 
-/** Port: the agents this node knows (for now only itself). */
+/** Port: the agents this node knows: itself and every peer of its mesh. */
 export interface AgentDirectory {
   list(): Promise<AgentView[]>;
   get(agentId: string): Promise<AgentView>;
   health(agentId: string): Promise<AgentHealth>;
+  /** Stops (or resumes) new work going to the agent; for this node, it stops accepting offers. */
+  setMaintenance(agentId: string, enabled: boolean): Promise<AgentView>;
+  /** Forgets a peer and refuses it until it is re-admitted. */
+  forget(agentId: string): Promise<void>;
+  admit(agentId: string): Promise<void>;
 }
 
 /** Minimum free disk space, in GB, for the Disk Space check to be Healthy. */

@@ -90,6 +90,8 @@ export const presenceAnnouncementSchema = z.object({
   currentJob: z.string().max(256).nullable(),
   /** Grows with every announcement of one sender; receivers ignore one older than the last they saw. */
   sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** When the node started, for its uptime. */
+  startedAt: z.iso.datetime({ offset: true }).optional(),
   sentAt: z.iso.datetime({ offset: true }),
   traceparent: traceparentSchema.optional(),
 });

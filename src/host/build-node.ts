@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -8,41 +9,68 @@ import { fileURLToPath } from 'node:url';
 import { createApiApp } from '../api/app.js';
 import { detectCapabilities } from '../agent/capability-detector.js';
 import { ContentStore } from '../agent/content-store.js';
+import { GitSourcePreparer } from '../agent/git-source-preparer.js';
 import { LocalBuildExecutor } from '../agent/local-build-executor.js';
+import { sleep } from '../agent/sleep.js';
 import { BuildCoordinator } from '../coordinator/build-coordinator.js';
+import { MeshBuildExecutor } from '../coordinator/mesh-build-executor.js';
+import type { BuildExecutor } from '../core/build-execution.js';
 import { targetPoolForOs } from '../core/capabilities.js';
-import type { BuildStrategy } from '../core/models.js';
+import type { AgentStatus, BuildStrategy } from '../core/models.js';
 import type { Logger } from '../core/ports.js';
+import { BlobService } from '../mesh/blob-protocol.js';
+import { JobService } from '../mesh/job-protocol.js';
+import { MeshNode } from '../mesh/mesh-node.js';
+import { loadOrCreateIdentity } from '../mesh/mesh-identity.js';
+import { MeshPeerDirectory } from '../mesh/mesh-peer-directory.js';
+import { PresenceService } from '../mesh/presence-service.js';
+import { MeshRemoteJobRunner } from '../mesh/remote-job-runner.js';
+import { decodeJoinCode, loadOrCreateSwarmKey, writeSwarmKey } from '../mesh/swarm-key.js';
+import { AgentSlots } from './agent-slots.js';
 import type { NodeConfig } from './config.js';
 import { FileBuildLogStore } from './file-build-log-store.js';
-import { LocalAgentDirectory } from './local-agent-directory.js';
+import { LocalMachine } from './local-machine.js';
 import { JsonLogger } from './logger.js';
+import { MeshJobHost } from './mesh-job-host.js';
 import { SqliteBuildStore } from './sqlite-build-store.js';
 
-/** Strategies a single node can run on its own; the mesh-based ones arrive with the mesh. */
-export const LOCAL_STRATEGIES: readonly BuildStrategy[] = ['Incremental', 'Clean'];
+/** Strategies a node can run today; the project-task strategies come with the task engine. */
+export const RUNNABLE_STRATEGIES: readonly BuildStrategy[] = ['Incremental', 'Clean'];
+
+/** How many builds one node coordinates at once; where they run is limited by the peers' slots. */
+const COORDINATION_LIMIT = 32;
 
 export interface BuildNodeOptions {
   config: NodeConfig;
   logger?: Logger;
-  /** Delays between git retries (tests shorten them). */
+  /** Delays between retries of git and of attempts on other peers (tests shorten them). */
   retryDelaysMs?: readonly number[];
+  /** A join code (`buildmesh mesh join-code` on a member): adopt that mesh's key and dial its address. */
+  joinCode?: string;
 }
 
 /**
- * The composition root: builds the store, CAS, agent, coordinator and API from config, and
- * starts and stops them in order. Knows nothing of Electron.
+ * The composition root: builds the store, CAS, agent, mesh, coordinator and API from config,
+ * and starts and stops them in order. Knows nothing of Electron.
  */
 export class BuildNode {
   private constructor(
     readonly config: NodeConfig,
     readonly apiUrl: string,
     readonly agentId: string,
-    private readonly server: Server,
-    private readonly coordinator: BuildCoordinator,
-    private readonly store: SqliteBuildStore,
-    private readonly logs: FileBuildLogStore,
-    private readonly logger: Logger,
+    readonly meshAddresses: string[],
+    private readonly parts: {
+      server: Server;
+      coordinator: BuildCoordinator;
+      mesh: MeshNode;
+      presence: PresenceService;
+      jobs: JobService;
+      blobs: BlobService;
+      store: SqliteBuildStore;
+      logs: FileBuildLogStore;
+      timers: NodeJS.Timeout[];
+      logger: Logger;
+    },
   ) {}
 
   static async start(options: BuildNodeOptions): Promise<BuildNode> {
@@ -59,34 +87,135 @@ export class BuildNode {
       maxConcurrentBuilds: config.maxConcurrentBuilds,
       logger: logger.child('agent'),
     });
-    const agent = { agentId: loadNodeId(config.dataDir), hostname: hostname(), targetType: targetPoolForOs(capabilities.os) };
-    const executor = new LocalBuildExecutor({
+
+    const identity = await loadOrCreateIdentity(config.dataDir);
+    const bootstrap = await meshBootstrap(config, options.joinCode);
+    const { swarmKey, created } = await loadOrCreateSwarmKey(config.dataDir);
+    if (created) logger.info('created a new mesh; share it with `buildmesh mesh join-code`');
+    const mesh = await MeshNode.create({
+      privateKey: identity.privateKey,
+      swarmKey,
+      listenAddresses: config.meshListen,
+      bootstrap,
+      mdns: config.meshMdns,
+      allowList: config.meshAllowList.length > 0 ? config.meshAllowList : undefined,
+      logger,
+    });
+    await mesh.start();
+    const agentId = mesh.peerId;
+    const meshAddresses = mesh.multiaddrs();
+    await writeFile(join(config.dataDir, 'mesh', 'addresses.json'), `${JSON.stringify(meshAddresses, null, 2)}\n`);
+
+    const machine = new LocalMachine(agentId, capabilities, config.workspaceDir);
+    const slots = new AgentSlots(config.maxConcurrentBuilds);
+    let maintenance = false;
+    const ownStatus = (): AgentStatus => (maintenance ? 'Maintenance' : slots.free() < slots.capacity ? 'Building' : 'Idle');
+    const livePresence = () => ({
+      status: ownStatus(),
+      freeSlots: maintenance || config.donationMode === 'Paused' ? 0 : slots.free(),
+      cpuUsage: machine.cpuUsage(),
+      memoryUsage: machine.memoryUsage(),
+      currentJob: slots.jobs()[0] ?? null,
+    });
+    const presence = new PresenceService({
+      node: mesh,
+      local: {
+        hostname: hostname(),
+        os: capabilities.os,
+        arch: capabilities.arch,
+        donationMode: config.donationMode,
+        maxConcurrentBuilds: config.maxConcurrentBuilds,
+        capabilities,
+        startedAt: machine.startedAt.toISOString(),
+        ...livePresence(),
+      },
+      logger,
+      announceIntervalMs: config.presenceIntervalMs,
+      offlineAfterMs: config.peerOfflineAfterMs,
+    });
+    presence.start();
+    const refreshPresence = () => presence.update(livePresence());
+    slots.onChange(refreshPresence);
+    const loadTimer = setInterval(refreshPresence, config.presenceIntervalMs);
+    loadTimer.unref();
+
+    const blobs = new BlobService({ node: mesh, store: contentStore, logger });
+    await blobs.start();
+
+    const localExecutor = new LocalBuildExecutor({
       workspaceRoot: config.workspaceDir,
       contentStore,
       logger: logger.child('agent'),
       keepWorkspaces: config.keepWorkspaces,
       retryDelaysMs: options.retryDelaysMs,
     });
-    if (!config.keepWorkspaces) await executor.pruneWorkspaces(store.listByStatus(['Queued']).map((r) => r.executionId));
+    if (!config.keepWorkspaces) await localExecutor.pruneWorkspaces(store.listByStatus(['Queued']).map((r) => r.executionId));
+    // Builds this node runs for itself take a slot like the ones it runs for peers.
+    const slottedLocal: BuildExecutor = {
+      execute: async (request, run) => {
+        const release = await slots.acquire(request.job.projectName, run.signal);
+        try {
+          return await localExecutor.execute(request, run);
+        } finally {
+          release();
+        }
+      },
+    };
+
+    const jobs = new JobService({
+      node: mesh,
+      logger,
+      host: new MeshJobHost({
+        slots,
+        isInMaintenance: () => maintenance,
+        donationMode: config.donationMode,
+        executor: localExecutor,
+        blobs,
+        contentStore,
+        logger,
+      }),
+    });
+    await jobs.start();
+
+    const directory = new MeshPeerDirectory({
+      presence,
+      ownHealth: () => machine.health(ownStatus()),
+      setOwnMaintenance: (enabled) => {
+        maintenance = enabled;
+        logger.info(enabled ? 'entered maintenance: no new work is accepted' : 'left maintenance');
+        refreshPresence();
+      },
+      ban: (peerId) => mesh.ban(peerId),
+      unban: (peerId) => mesh.unban(peerId),
+    });
+    const executor = new MeshBuildExecutor({
+      localAgentId: agentId,
+      peers: directory,
+      local: slottedLocal,
+      sources: new GitSourcePreparer({ workspaceRoot: config.workspaceDir, contentStore, retryDelaysMs: options.retryDelaysMs }),
+      remote: new MeshRemoteJobRunner(jobs, blobs),
+      logger,
+      retryDelaysMs: options.retryDelaysMs,
+      sleep,
+    });
     const coordinator = new BuildCoordinator({
       store,
       logs,
       executor,
-      agent,
+      agent: { agentId, hostname: hostname(), targetType: targetPoolForOs(capabilities.os) },
       logger,
-      maxConcurrentBuilds: config.maxConcurrentBuilds,
-      runnableStrategies: LOCAL_STRATEGIES,
+      maxConcurrentBuilds: COORDINATION_LIMIT,
+      runnableStrategies: RUNNABLE_STRATEGIES,
       newId: randomUUID,
     });
     await coordinator.start();
 
-    const agents = new LocalAgentDirectory(agent, capabilities, { runningJobs: () => coordinator.runningJobs() }, config.workspaceDir);
     const app = createApiApp({
       builds: coordinator,
       logs,
       artifacts: contentStore,
-      agents,
-      health: () => agents.ownHealth(),
+      agents: directory,
+      health: () => directory.health(agentId),
       logger,
       uiDirectory: fileURLToPath(new URL('../../out/renderer', import.meta.url)),
     });
@@ -97,29 +226,60 @@ export class BuildNode {
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const apiUrl = `http://${host}:${address.port}`;
-    logger.info('node started', { apiUrl, dataDir: config.dataDir, agentId: agent.agentId });
-    return new BuildNode(config, apiUrl, agent.agentId, server, coordinator, store, logs, logger);
+    logger.info('node started', { apiUrl, dataDir: config.dataDir, agentId, meshAddresses });
+    return new BuildNode(config, apiUrl, agentId, meshAddresses, {
+      server,
+      coordinator,
+      mesh,
+      presence,
+      jobs,
+      blobs,
+      store,
+      logs,
+      timers: [loadTimer],
+      logger,
+    });
   }
 
-  /** Stops in reverse order: API, coordinator (running builds are cancelled), logs, store. */
+  /** Stops in reverse order: API, coordinator (running builds end), mesh services, logs, store. */
   async stop(): Promise<void> {
+    const { server, coordinator, mesh, presence, jobs, blobs, logs, store, timers, logger } = this.parts;
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-      setTimeout(() => this.server.closeAllConnections(), 2000).unref();
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 2000).unref();
     });
-    await this.coordinator.stop();
-    this.logs.close();
-    this.store.close();
-    this.logger.info('node stopped');
+    await coordinator.stop();
+    for (const timer of timers) clearInterval(timer);
+    presence.stop();
+    await jobs.stop().catch(() => undefined);
+    await blobs.stop().catch(() => undefined);
+    await mesh.stop();
+    logs.close();
+    store.close();
+    logger.info('node stopped');
   }
 }
 
-/** A stable id for this node, kept in its data dir. */
-function loadNodeId(dataDir: string): string {
-  const path = join(dataDir, 'node-id');
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const id = `node-${randomUUID()}`;
-  writeFileSync(path, `${id}\n`);
-  return id;
+/**
+ * Bootstrap addresses: configured ones plus those remembered from joining. Joining adopts the
+ * mesh's key and remembers its address, so later starts need no join code.
+ */
+async function meshBootstrap(config: NodeConfig, joinCode: string | undefined): Promise<string[]> {
+  const rememberedPath = join(config.dataDir, 'mesh', 'bootstrap.json');
+  let remembered: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(await readFile(rememberedPath, 'utf8'));
+    if (Array.isArray(parsed)) remembered = parsed.filter((entry): entry is string => typeof entry === 'string');
+  } catch {
+    // Nothing joined yet.
+  }
+  if (joinCode) {
+    const joined = decodeJoinCode(joinCode);
+    await writeSwarmKey(config.dataDir, joined.swarmKey);
+    remembered = [...new Set([...remembered, ...joined.addresses])];
+    mkdirSync(join(config.dataDir, 'mesh'), { recursive: true });
+    await writeFile(rememberedPath, `${JSON.stringify(remembered, null, 2)}\n`);
+  }
+  return [...new Set([...config.meshBootstrap, ...remembered])];
 }

@@ -4,6 +4,15 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type FieldProblem } from '../core/errors.js';
 
+/** A list from a file (JSON array) or from env/flags (comma-separated). */
+const stringList = z
+  .union([z.array(z.string().min(1)), z.string().transform((text) => text.split(',').map((part) => part.trim()).filter(Boolean))])
+  .pipe(z.array(z.string().min(1)));
+
+const booleanValue = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((value) => value === true || value === 'true' || value === '1');
+
 /** Every key of the node's configuration, with its default and what it is for. */
 export const nodeConfigSchema = z.strictObject({
   /** Where the SQLite store, the CAS, logs and workspaces live. */
@@ -12,15 +21,26 @@ export const nodeConfigSchema = z.strictObject({
   apiHost: z.string().min(1).default('127.0.0.1'),
   /** Port of the REST API; 0 picks a free port. */
   apiPort: z.coerce.number().int().min(0).max(65535).default(5000),
-  /** How many builds this node runs at once. */
+  /** How many builds this machine runs at once, its own and its peers' (its build slots). */
   maxConcurrentBuilds: z.coerce.number().int().min(1).max(64).default(1),
+  /** Mesh listen multiaddrs. The default binds every interface on a fixed port: mesh traffic is encrypted and key-gated. */
+  meshListen: stringList.default(['/ip4/0.0.0.0/tcp/4101']),
+  /** Peers to dial (multiaddrs with /p2p/<id>): for other subnets, CI and tests. */
+  meshBootstrap: stringList.default([]),
+  /** Find peers on the LAN with mDNS. */
+  meshMdns: booleanValue.default(true),
+  /** When not empty, only these peer ids may connect, on every protocol. */
+  meshAllowList: stringList.default([]),
+  /** Whether peers may use this machine: Always, WhenIdle or Paused. */
+  donationMode: z.enum(['Always', 'WhenIdle', 'Paused']).default('Always'),
+  /** How often presence is announced, in milliseconds. */
+  presenceIntervalMs: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** A peer not heard from for this long is Offline, in milliseconds. */
+  peerOfflineAfterMs: z.coerce.number().int().min(500).max(600_000).default(15_000),
   /** Where build workspaces are created; defaults to `<dataDir>/workspaces`. */
   workspaceDir: z.string().min(1).optional(),
   /** Keep each build's workspace after it ends, for debugging. */
-  keepWorkspaces: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-    .transform((value) => value === true || value === 'true' || value === '1')
-    .default(false),
+  keepWorkspaces: booleanValue.default(false),
   /** Application log threshold (JSON lines on stderr). */
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });

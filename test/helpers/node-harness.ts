@@ -6,6 +6,14 @@ import { BuildNode } from '../../src/host/build-node.js';
 import { loadConfig } from '../../src/host/config.js';
 import { JsonLogger } from '../../src/host/logger.js';
 
+/** Mesh settings for tests: loopback only, no mDNS on real interfaces, quick presence. */
+export const TEST_MESH_FLAGS = {
+  meshListen: '/ip4/127.0.0.1/tcp/0',
+  meshMdns: 'false',
+  presenceIntervalMs: '500',
+  peerOfflineAfterMs: '4000',
+} as const;
+
 export interface TestNode {
   node: BuildNode;
   url: string;
@@ -14,16 +22,26 @@ export interface TestNode {
 }
 
 /** Starts a real node in-process on 127.0.0.1, a free port and a fresh data dir. */
-export async function startTestNode(options: { dataDir?: string; maxConcurrentBuilds?: number } = {}): Promise<TestNode> {
+export async function startTestNode(
+  options: { dataDir?: string; maxConcurrentBuilds?: number; bootstrap?: string[]; joinCode?: string } = {},
+): Promise<TestNode> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'buildmesh-node-')));
   const config = loadConfig({
     env: {},
-    flags: { dataDir, apiPort: '0', apiHost: '127.0.0.1', maxConcurrentBuilds: String(options.maxConcurrentBuilds ?? 1) },
+    flags: {
+      dataDir,
+      apiPort: '0',
+      apiHost: '127.0.0.1',
+      maxConcurrentBuilds: String(options.maxConcurrentBuilds ?? 1),
+      ...TEST_MESH_FLAGS,
+      meshBootstrap: (options.bootstrap ?? []).join(','),
+    },
   });
   const node = await BuildNode.start({
     config,
     logger: new JsonLogger('test', process.env.BUILDMESH_TEST_LOG === '1' ? 'debug' : 'silent'),
     retryDelaysMs: [50, 100],
+    joinCode: options.joinCode,
   });
   return { node, url: node.apiUrl, dataDir, stop: () => node.stop() };
 }

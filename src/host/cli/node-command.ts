@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../core/errors.js';
+import { BuildMeshError, ConfigError } from '../../core/errors.js';
 import { BuildNode } from '../build-node.js';
 import { CONFIG_KEYS, envNameOf, flagNameOf, loadConfig, type NodeConfigInput } from '../config.js';
 
@@ -12,6 +12,7 @@ Options:
 ${CONFIG_KEYS.map((key) => `  ${flagNameOf(key).padEnd(26)} (env ${envNameOf(key)})`).join('\n')}
   --port                     alias of --api-port
   --config <file>            JSON config file (default <data-dir>/config.json)
+  --join <code>              join the mesh of a join code (from "buildmesh mesh join-code" on a member)
   -h, --help                 show this help`;
 
 export async function nodeCommand(argv: string[]): Promise<number> {
@@ -22,7 +23,13 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args: argv,
-      options: { ...optionSpec, port: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        ...optionSpec,
+        port: { type: 'string' },
+        config: { type: 'string' },
+        join: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     });
@@ -54,8 +61,12 @@ export async function nodeCommand(argv: string[]): Promise<number> {
 
   let node: BuildNode;
   try {
-    node = await BuildNode.start({ config });
+    node = await BuildNode.start({ config, joinCode: typeof parsed.values.join === 'string' ? parsed.values.join : undefined });
   } catch (error) {
+    if (error instanceof BuildMeshError) {
+      console.error(error.message);
+      return 2;
+    }
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       console.error(`Port ${config.apiPort} on ${config.apiHost} is already in use; pick another with --api-port.`);
@@ -64,6 +75,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     throw error;
   }
   console.log(`Build Mesh node ${node.agentId} listening on ${node.apiUrl}`);
+  console.log(`Mesh: ${node.meshAddresses.join(' ')}`);
   console.log(`Data: ${config.dataDir}`);
 
   await new Promise<void>((resolve) => {

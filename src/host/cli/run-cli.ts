@@ -1,4 +1,5 @@
 import { buildCommand } from './build-command.js';
+import { meshCommand } from './mesh-command.js';
 import { nodeCommand } from './node-command.js';
 
 const USAGE = `Build Mesh: a build farm for .NET solutions made of your team's machines.
@@ -7,6 +8,8 @@ Usage:
   buildmesh node [options]                 start a headless build node (REST API on 127.0.0.1:5000)
   buildmesh build <repository-url> --ref <ref> --solution <path> [options]
                                            submit a build to a node
+  buildmesh mesh join-code                 print a code another machine joins this mesh with
+  buildmesh node --join <code>             start a node that joins an existing mesh
   buildmesh help                           show this help
 
 Run "buildmesh <command> --help" for the options of a command.`;
@@ -19,6 +22,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return nodeCommand(rest);
     case 'build':
       return buildCommand(rest);
+    case 'mesh':
+      return meshCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -40,6 +40,8 @@ const peer: AgentView = {
   targetType: 'Linux',
   status: 'Building',
   currentJob: 'Contoso.Api',
+  donationMode: 'Always',
+  freeSlots: 0,
   cpuUsage: 63.4,
   memoryUsage: 41.2,
   capabilities: {

@@ -1,0 +1,75 @@
+import type { ContentStore } from '../agent/content-store.js';
+import type { LocalBuildExecutor } from '../agent/local-build-executor.js';
+import { materializeSources, readManifest } from '../agent/source-snapshot.js';
+import { manifestBlobs } from '../core/source-manifest.js';
+import type { JobOffer } from '../core/job-messages.js';
+import type { Logger } from '../core/ports.js';
+import type { BlobService } from '../mesh/blob-protocol.js';
+import type { JobDecision, JobHost } from '../mesh/job-protocol.js';
+import type { AgentSlots } from './agent-slots.js';
+
+const PARALLEL_BLOB_FETCHES = 8;
+
+export interface MeshJobHostOptions {
+  slots: AgentSlots;
+  isInMaintenance: () => boolean;
+  donationMode: 'Always' | 'WhenIdle' | 'Paused';
+  executor: LocalBuildExecutor;
+  blobs: Pick<BlobService, 'fetchBlob'>;
+  contentStore: ContentStore;
+  logger: Logger;
+}
+
+/**
+ * How this machine answers job offers from peers: it rejects them (with the reason) while in
+ * Maintenance, Paused, or without a free slot; otherwise it fetches the sources from the
+ * offering peer's CAS (each file it lacks, once) and runs the build in its own workspace.
+ */
+export class MeshJobHost implements JobHost {
+  constructor(private readonly options: MeshJobHostOptions) {}
+
+  consider(offer: JobOffer, fromPeerId: string): JobDecision {
+    if (this.options.isInMaintenance()) return { accept: false, reason: 'this peer is in Maintenance' };
+    if (this.options.donationMode === 'Paused') return { accept: false, reason: 'donation is paused on this peer' };
+    const release = this.options.slots.tryAcquire(offer.request.job.projectName);
+    if (!release) return { accept: false, reason: `no free build slot (${this.options.slots.capacity} in use)` };
+    return {
+      accept: true,
+      run: async ({ signal, listener }) => {
+        try {
+          return await this.options.executor.execute(offer.request, {
+            signal,
+            listener,
+            fetchSources: (directory, fetchSignal) => this.fetchSources(fromPeerId, offer, directory, fetchSignal),
+          });
+        } finally {
+          release();
+        }
+      },
+    };
+  }
+
+  private async fetchSources(peerId: string, offer: JobOffer, directory: string, signal: AbortSignal) {
+    const { contentStore, blobs } = this.options;
+    await blobs.fetchBlob(peerId, offer.source.manifestSha256, { signal });
+    const manifest = await readManifest(contentStore, offer.source.manifestSha256);
+    const needed = manifestBlobs(manifest);
+    const missing: string[] = [];
+    for (const sha256 of needed) if (!(await contentStore.has(sha256))) missing.push(sha256);
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length) {
+        const sha256 = missing[next++] as string;
+        await blobs.fetchBlob(peerId, sha256, { signal });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_BLOB_FETCHES, missing.length) }, worker));
+    await materializeSources(manifest, contentStore, directory);
+    return {
+      commit: manifest.commit,
+      message:
+        `Fetched the sources of commit ${manifest.commit} from ${peerId}: ${manifest.entries.length} file(s), ` +
+        `${missing.length} of ${needed.length} distinct object(s) transferred`,
+    };
+  }
+}
