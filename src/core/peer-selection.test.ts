@@ -39,6 +39,10 @@ describe('selectPeer', () => {
     const old = peer('old', { capabilities: { os: 'linux', buildableFrameworks: frameworksForSdks(['8.0.100']), installedTools: ['dotnet'] } });
     expect(selectPeer([old, noSdk], demand).peer).toBeNull();
     expect(selectPeer([old, peer('new')], demand).peer?.agentId).toBe('new');
+    expect(selectPeer([noSdk, peer('m', { status: 'Maintenance' })], demand)).toEqual({
+      peer: null,
+      reason: 'every capable peer is in Maintenance, Paused or in use by its owner (1 peer); 1 free peer cannot build it (no suitable .NET SDK)',
+    });
   });
 
   it('matches the target pool', () => {

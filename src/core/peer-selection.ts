@@ -57,12 +57,15 @@ export function selectPeer(
     return { peer: null, reason: `no peer with ${tools.join(', ')} online` };
   }
 
+  // Free peers that cannot build it are worth naming: they explain why the build still waits.
+  const freeButIncapable = onPlatform.filter((peer) => !capable.includes(peer) && peer.status === 'Idle' && peer.freeSlots > 0).length;
+  const aside = freeButIncapable > 0 ? `; ${freeButIncapable} free peer${freeButIncapable === 1 ? '' : 's'} cannot build it (no suitable .NET SDK)` : '';
   const willing = capable.filter((peer) => peer.status !== 'Maintenance' && peer.donationMode !== 'Paused' && peer.acceptingWork);
   if (willing.length === 0) {
-    return { peer: null, reason: `every capable peer is in Maintenance, Paused or in use by its owner (${describe(capable)})` };
+    return { peer: null, reason: `every capable peer is in Maintenance, Paused or in use by its owner (${describe(capable)})${aside}` };
   }
   const free = willing.filter((peer) => peer.freeSlots > 0);
-  if (free.length === 0) return { peer: null, reason: `every capable peer is busy (${describe(willing)})` };
+  if (free.length === 0) return { peer: null, reason: `every capable peer is busy (${describe(willing)})${aside}` };
 
   const lastAssigned = options.lastAssigned ?? new Map<string, number>();
   const ranked = [...free].sort(

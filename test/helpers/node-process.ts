@@ -21,7 +21,7 @@ export interface NodeProcess {
 }
 
 /** Starts `buildmesh node` as its own process and waits until it prints its URL. */
-export async function startNodeProcess(dataDir: string, extraArgs: string[] = []): Promise<NodeProcess> {
+export async function startNodeProcess(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<NodeProcess> {
   const child = spawnCli([
     'node',
     '--data-dir',
@@ -39,7 +39,7 @@ export async function startNodeProcess(dataDir: string, extraArgs: string[] = []
     '--peer-offline-after-ms',
     '4000',
     ...extraArgs,
-  ]);
+  ], env);
   const output: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
   const url = await new Promise<string>((resolve, reject) => {
