@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { ContentStore } from '../src/agent/content-store.js';
@@ -195,7 +196,7 @@ try {
   const response = await fetch(`${node.url}/api/v1/builds/${submitted.body.executionId}/logs`, { signal: AbortSignal.timeout(120_000) });
   const decoder = new TextDecoder();
   let buffered = '';
-  for await (const chunk of Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream<Uint8Array>)) {
+  for await (const chunk of Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>)) {
     const arrived = Date.now();
     buffered += decoder.decode(chunk as Uint8Array, { stream: true });
     const lines = buffered.split('\n');

@@ -50,6 +50,7 @@ export class FramedStream {
   private readonly lowWaterMark: number;
   private unreadBytes = 0;
   private paused = false;
+  private resuming = false;
 
   constructor(
     readonly stream: MessageStream,
@@ -62,10 +63,7 @@ export class FramedStream {
     // lpStream buffers every message the stream emits; count them to know when to push back.
     stream.addEventListener('message', (event) => {
       this.unreadBytes += event.data.byteLength;
-      if (!this.paused && this.unreadBytes > this.highWaterMark && stream.status === 'open') {
-        this.paused = true;
-        stream.pause();
-      }
+      if (!this.resuming) this.pauseIfFull();
     });
   }
 
@@ -119,7 +117,7 @@ export class FramedStream {
     try {
       frame = await this.lp.read(options);
     } catch (error) {
-      throw translateReadError(error, options.signal);
+      throw translateReadError(error, this.stream, options.signal);
     }
     this.consumed(frame.byteLength + varintLength(frame.byteLength));
     return frame.subarray();
@@ -148,13 +146,26 @@ export class FramedStream {
     this.unreadBytes = Math.max(0, this.unreadBytes - bytes);
     if (this.paused && this.unreadBytes <= this.lowWaterMark) {
       this.paused = false;
-      // Resume even when the stream has closed meanwhile (the remote finished sending while we were
-      // paused): the bytes held back are only delivered on resume.
+      // resume() delivers the held-back bytes synchronously and only then tells the muxer to grant
+      // credit again, so pausing from inside that delivery would be undone at once: pause after it.
+      this.resuming = true;
       try {
+        // Resume even when the stream has closed meanwhile (the remote finished sending while we
+        // were paused): the bytes held back are only delivered on resume.
         this.stream.resume();
       } catch {
         // The readable end is closed; the next read reports how.
+      } finally {
+        this.resuming = false;
       }
+      this.pauseIfFull();
+    }
+  }
+
+  private pauseIfFull(): void {
+    if (!this.paused && this.unreadBytes > this.highWaterMark && this.stream.status === 'open') {
+      this.paused = true;
+      this.stream.pause();
     }
   }
 }
@@ -164,8 +175,12 @@ export function framed(stream: MessageStream, options?: FramedStreamOptions): Fr
   return new FramedStream(stream, options);
 }
 
-function translateReadError(error: unknown, signal: AbortSignal | undefined): Error {
+function translateReadError(error: unknown, stream: MessageStream, signal: AbortSignal | undefined): Error {
   if (signal?.aborted) return abortedError(signal);
+  // A stream aborted locally (e.g. a buffer limit) or reset by the remote reads as an early end.
+  if (stream.status === 'aborted' || stream.status === 'reset') {
+    return new MeshProtocolError('StreamFailed', `The stream was ${stream.status}: ${describe(error)}`, { cause: error });
+  }
   const name = error instanceof Error ? error.name : '';
   switch (name) {
     case 'InvalidDataLengthError':
