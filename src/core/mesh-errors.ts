@@ -14,11 +14,7 @@ import { BuildMeshError } from './errors.js';
  * - `StreamFailed` — the stream was reset or closed by the transport.
  */
 export type MeshProtocolErrorCode =
-  | 'FrameTooLarge'
-  | 'MalformedFrame'
-  | 'UnexpectedMessage'
-  | 'UnexpectedEnd'
-  | 'StreamFailed';
+  'FrameTooLarge' | 'MalformedFrame' | 'UnexpectedMessage' | 'UnexpectedEnd' | 'StreamFailed';
 
 /** A peer sent something the protocol does not allow. The caller aborts the stream. */
 export class MeshProtocolError extends BuildMeshError {
@@ -59,7 +55,10 @@ export class BlobUnavailableError extends BuildMeshError {
   readonly peerId: string;
   readonly sha256: string;
   constructor(peerId: string, sha256: string, code: string, message: string) {
-    super(code === 'NotFound' ? 'BlobNotFound' : 'BlobUnavailable', `Peer ${peerId} cannot serve blob ${sha256}: ${message}`);
+    super(
+      code === 'NotFound' ? 'BlobNotFound' : 'BlobUnavailable',
+      `Peer ${peerId} cannot serve blob ${sha256}: ${message}`,
+    );
     this.name = 'BlobUnavailableError';
     this.peerId = peerId;
     this.sha256 = sha256;

@@ -12,13 +12,17 @@ import type { AgentStatus } from './models.js';
 function caseInsensitiveEnum<const T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess(
     (input) =>
-      typeof input === 'string' ? (values.find((v) => v.toLowerCase() === input.trim().toLowerCase()) ?? input) : input,
+      typeof input === 'string'
+        ? (values.find((v) => v.toLowerCase() === input.trim().toLowerCase()) ?? input)
+        : input,
     z.enum(values, { error: `must be one of: ${values.join(', ')}` }),
   );
 }
 
 /** A lowercase hex sha256, the name of a CAS object. */
-export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be a lowercase hex sha256' });
+export const sha256HexSchema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, { error: 'must be a lowercase hex sha256' });
 
 /** A libp2p peer id in its string form (base58btc `12D3Koo…`/`Qm…` or a base32 CID). */
 export const peerIdStringSchema = z
@@ -39,7 +43,12 @@ const gigabytes = z.number().min(0).max(1_000_000);
 const percent = z.number().min(0).max(100);
 
 /** The statuses a peer announces (DESIGN §3). `Offline` is also what a silent peer becomes. */
-export const MESH_AGENT_STATUSES = ['Idle', 'Building', 'Offline', 'Maintenance'] as const satisfies readonly AgentStatus[];
+export const MESH_AGENT_STATUSES = [
+  'Idle',
+  'Building',
+  'Offline',
+  'Maintenance',
+] as const satisfies readonly AgentStatus[];
 
 /**
  * When a peer takes work from others:

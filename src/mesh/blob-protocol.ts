@@ -114,15 +114,24 @@ export class BlobService {
       await frames.writeJson(request, { signal });
       await frames.closeWrite({ signal });
       const response = await frames.readJson(blobResponseSchema, { signal, maxBytes: MAX_HEADER_BYTES });
-      if (response.type === 'error') throw new BlobUnavailableError(peerId, sha256, response.error.code, response.error.message);
+      if (response.type === 'error')
+        throw new BlobUnavailableError(peerId, sha256, response.error.code, response.error.message);
       if (response.sha256 !== sha256) {
-        throw new MeshProtocolError('UnexpectedMessage', `Asked for blob ${sha256}, the peer offered ${response.sha256}`);
+        throw new MeshProtocolError(
+          'UnexpectedMessage',
+          `Asked for blob ${sha256}, the peer offered ${response.sha256}`,
+        );
       }
       if (response.sizeBytes > this.maxBlobBytes) {
-        throw new MeshProtocolError('UnexpectedMessage', `Blob ${sha256} is ${response.sizeBytes} bytes, above the limit of ${this.maxBlobBytes}`);
+        throw new MeshProtocolError(
+          'UnexpectedMessage',
+          `Blob ${sha256} is ${response.sizeBytes} bytes, above the limit of ${this.maxBlobBytes}`,
+        );
       }
       const stored = await this.store.putStream(
-        Readable.from(receiveVerified(frames, peerId, sha256, response.sizeBytes, signal), { objectMode: false }),
+        Readable.from(receiveVerified(frames, peerId, sha256, response.sizeBytes, signal), {
+          objectMode: false,
+        }),
       );
       const seconds = (performance.now() - started) / 1000;
       this.logger.debug('blob fetched', {
@@ -156,7 +165,10 @@ export class BlobService {
     try {
       const sizeBytes = await this.store.sizeOf(sha256);
       if (sizeBytes === null) {
-        await this.respond(frames, { type: 'error', error: { code: 'NotFound', message: `No object ${sha256} here` } });
+        await this.respond(frames, {
+          type: 'error',
+          error: { code: 'NotFound', message: `No object ${sha256} here` },
+        });
         return;
       }
       await this.respond(frames, { type: 'found', sha256, sizeBytes });
@@ -197,7 +209,10 @@ async function* receiveVerified(
     if (chunk.byteLength === 0) throw new MeshProtocolError('UnexpectedMessage', 'Empty data frame');
     received += chunk.byteLength;
     if (received > sizeBytes) {
-      throw new MeshProtocolError('UnexpectedMessage', `Peer sent more than the ${sizeBytes} bytes it announced`);
+      throw new MeshProtocolError(
+        'UnexpectedMessage',
+        `Peer sent more than the ${sizeBytes} bytes it announced`,
+      );
     }
     hash.update(chunk);
     yield chunk;

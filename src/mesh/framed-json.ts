@@ -57,9 +57,15 @@ export class FramedStream {
     options: FramedStreamOptions = {},
   ) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.highWaterMark = Math.max(options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK, 4 * this.maxFrameBytes);
+    this.highWaterMark = Math.max(
+      options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK,
+      4 * this.maxFrameBytes,
+    );
     this.lowWaterMark = Math.floor(this.highWaterMark / 2);
-    this.lp = lpStream(stream, { maxDataLength: this.maxFrameBytes, maxBufferSize: READ_BUFFER_LIMIT + this.highWaterMark });
+    this.lp = lpStream(stream, {
+      maxDataLength: this.maxFrameBytes,
+      maxBufferSize: READ_BUFFER_LIMIT + this.highWaterMark,
+    });
     // lpStream buffers every message the stream emits; count them to know when to push back.
     stream.addEventListener('message', (event) => {
       this.unreadBytes += event.data.byteLength;
@@ -71,7 +77,10 @@ export class FramedStream {
   async writeJson(message: unknown, options?: AbortOptions): Promise<void> {
     const bytes = new TextEncoder().encode(JSON.stringify(message));
     if (bytes.byteLength > this.maxFrameBytes) {
-      throw new MeshProtocolError('FrameTooLarge', `Refusing to send a ${bytes.byteLength}-byte message (limit ${this.maxFrameBytes})`);
+      throw new MeshProtocolError(
+        'FrameTooLarge',
+        `Refusing to send a ${bytes.byteLength}-byte message (limit ${this.maxFrameBytes})`,
+      );
     }
     await this.write(bytes, options);
   }
@@ -79,7 +88,10 @@ export class FramedStream {
   /** Sends raw bytes as one frame (at most `maxFrameBytes`; split larger buffers before calling). */
   async writeBytes(chunk: Uint8Array, options?: AbortOptions): Promise<void> {
     if (chunk.byteLength > this.maxFrameBytes) {
-      throw new MeshProtocolError('FrameTooLarge', `Refusing to send a ${chunk.byteLength}-byte frame (limit ${this.maxFrameBytes})`);
+      throw new MeshProtocolError(
+        'FrameTooLarge',
+        `Refusing to send a ${chunk.byteLength}-byte frame (limit ${this.maxFrameBytes})`,
+      );
     }
     await this.write(chunk, options);
   }
@@ -92,7 +104,10 @@ export class FramedStream {
     const frame = await this.readBytes(options);
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_JSON_BYTES;
     if (frame.byteLength > maxBytes) {
-      throw new MeshProtocolError('FrameTooLarge', `A ${frame.byteLength}-byte message exceeds the limit of ${maxBytes} bytes`);
+      throw new MeshProtocolError(
+        'FrameTooLarge',
+        `A ${frame.byteLength}-byte message exceeds the limit of ${maxBytes} bytes`,
+      );
     }
     let value: unknown;
     try {
@@ -104,9 +119,13 @@ export class FramedStream {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      throw new MeshProtocolError('UnexpectedMessage', `Unexpected message: ${where}${issue?.message ?? 'invalid'}`, {
-        cause: parsed.error,
-      });
+      throw new MeshProtocolError(
+        'UnexpectedMessage',
+        `Unexpected message: ${where}${issue?.message ?? 'invalid'}`,
+        {
+          cause: parsed.error,
+        },
+      );
     }
     return parsed.data;
   }
@@ -138,7 +157,9 @@ export class FramedStream {
       await this.lp.write(bytes, options);
     } catch (error) {
       if (options?.signal?.aborted) throw abortedError(options.signal);
-      throw new MeshProtocolError('StreamFailed', `Writing to the stream failed: ${describe(error)}`, { cause: error });
+      throw new MeshProtocolError('StreamFailed', `Writing to the stream failed: ${describe(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -179,7 +200,9 @@ function translateReadError(error: unknown, stream: MessageStream, signal: Abort
   if (signal?.aborted) return abortedError(signal);
   // A stream aborted locally (e.g. a buffer limit) or reset by the remote reads as an early end.
   if (stream.status === 'aborted' || stream.status === 'reset') {
-    return new MeshProtocolError('StreamFailed', `The stream was ${stream.status}: ${describe(error)}`, { cause: error });
+    return new MeshProtocolError('StreamFailed', `The stream was ${stream.status}: ${describe(error)}`, {
+      cause: error,
+    });
   }
   const name = error instanceof Error ? error.name : '';
   switch (name) {
@@ -187,11 +210,17 @@ function translateReadError(error: unknown, stream: MessageStream, signal: Abort
       return new MeshProtocolError('FrameTooLarge', `Frame too large: ${describe(error)}`, { cause: error });
     case 'InvalidDataLengthLengthError':
     case 'InvalidMessageLengthError':
-      return new MeshProtocolError('MalformedFrame', `Malformed length prefix: ${describe(error)}`, { cause: error });
+      return new MeshProtocolError('MalformedFrame', `Malformed length prefix: ${describe(error)}`, {
+        cause: error,
+      });
     case 'UnexpectedEOFError':
-      return new MeshProtocolError('UnexpectedEnd', 'The stream ended before a complete frame', { cause: error });
+      return new MeshProtocolError('UnexpectedEnd', 'The stream ended before a complete frame', {
+        cause: error,
+      });
     default:
-      return new MeshProtocolError('StreamFailed', `Reading from the stream failed: ${describe(error)}`, { cause: error });
+      return new MeshProtocolError('StreamFailed', `Reading from the stream failed: ${describe(error)}`, {
+        cause: error,
+      });
   }
 }
 

@@ -78,7 +78,10 @@ export interface GossipMessage {
 export type GossipVerdict = 'accept' | 'ignore' | 'reject';
 
 /** Handles one inbound stream of a protocol; the peer has already been checked against allow and ban lists. */
-export type MeshStreamHandler = (stream: Stream, peer: { peerId: string; connection: Connection }) => void | Promise<void>;
+export type MeshStreamHandler = (
+  stream: Stream,
+  peer: { peerId: string; connection: Connection },
+) => void | Promise<void>;
 
 interface MeshServices extends Record<string, unknown> {
   identify: Identify;
@@ -125,7 +128,9 @@ export class MeshNode {
     this.bootstrap = state.bootstrap;
     this.redialInitialMs = options.redial?.initialMs ?? DEFAULT_REDIAL_INITIAL_MS;
     this.redialMaxMs = options.redial?.maxMs ?? DEFAULT_REDIAL_MAX_MS;
-    this.emitter = new TypedEmitter((event, error) => logger.error('mesh event listener failed', { event, error: errorMessage(error) }));
+    this.emitter = new TypedEmitter((event, error) =>
+      logger.error('mesh event listener failed', { event, error: errorMessage(error) }),
+    );
     libp2p.addEventListener('peer:connect', (event) => {
       const peerId = event.detail.toString();
       this.logger.info('peer connected', { peerId });
@@ -184,14 +189,21 @@ export class MeshNode {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [
-        yamux({ streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW, maxReadBufferLength: YAMUX_MAX_READ_BUFFER } }),
+        yamux({
+          streamOptions: {
+            maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW,
+            maxReadBufferLength: YAMUX_MAX_READ_BUFFER,
+          },
+        }),
       ],
       connectionProtector: preSharedKey({ psk: options.swarmKey }),
       connectionGater: {
         denyDialPeer: (peer) => !permitted(peer),
         denyOutboundConnection: (peer) => !permitted(peer),
-        denyInboundEncryptedConnection: (peer) => !permitted(peer) || (node?.shouldRefuseInbound(peer) ?? true),
-        denyOutboundEncryptedConnection: (peer) => !permitted(peer) || (node?.hasOpenConnection(peer) ?? true),
+        denyInboundEncryptedConnection: (peer) =>
+          !permitted(peer) || (node?.shouldRefuseInbound(peer) ?? true),
+        denyOutboundEncryptedConnection: (peer) =>
+          !permitted(peer) || (node?.hasOpenConnection(peer) ?? true),
         denyInboundUpgradedConnection: (peer) => !permitted(peer),
         denyOutboundUpgradedConnection: (peer) => !permitted(peer),
       },
@@ -214,7 +226,11 @@ export class MeshNode {
     const { libp2p } = this;
     await libp2p.start();
     for (const topic of this.subscriptions.keys()) libp2p.services.pubsub.subscribe(topic);
-    this.logger.info('mesh node started', { peerId: this.peerId, addresses: this.multiaddrs(), mdns: this.options.mdns ?? false });
+    this.logger.info('mesh node started', {
+      peerId: this.peerId,
+      addresses: this.multiaddrs(),
+      mdns: this.options.mdns ?? false,
+    });
     for (const address of this.bootstrap) this.loops.push(this.keepConnected(address, signal));
   }
 
@@ -249,7 +265,9 @@ export class MeshNode {
 
   /** Open connections to `peerId` (normally 0 or 1). */
   connectionCount(peerId: string): number {
-    return this.libp2p.getConnections(peerIdFromString(peerId)).filter((connection) => connection.status === 'open').length;
+    return this.libp2p
+      .getConnections(peerIdFromString(peerId))
+      .filter((connection) => connection.status === 'open').length;
   }
 
   /** Whether `peerId` may talk to this node: not banned and, with an allow-list, on it. */
@@ -291,7 +309,11 @@ export class MeshNode {
    * Serves `protocol`. Streams from banned or non-allowed peers are aborted before `handler` runs;
    * a handler that throws gets its stream aborted and the error logged.
    */
-  async handle(protocol: string, handler: MeshStreamHandler, options: { maxInboundStreams?: number } = {}): Promise<void> {
+  async handle(
+    protocol: string,
+    handler: MeshStreamHandler,
+    options: { maxInboundStreams?: number } = {},
+  ): Promise<void> {
     await this.libp2p.handle(
       protocol,
       async (stream, connection) => {
@@ -307,7 +329,8 @@ export class MeshNode {
           stream.abort(error instanceof Error ? error : new Error(String(error)));
         }
       },
-      { maxInboundStreams: options.maxInboundStreams },
+      // An explicit undefined would override libp2p's default limit.
+      options.maxInboundStreams === undefined ? {} : { maxInboundStreams: options.maxInboundStreams },
     );
   }
 
@@ -320,7 +343,9 @@ export class MeshNode {
   async openStream(peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream> {
     if (!this.isPermitted(peerId)) throw new PeerNotPermittedError(peerId);
     const peer = peerIdFromString(peerId);
-    const connection = this.libp2p.getConnections(peer).find((c) => c.status === 'open') ?? (await this.dialTarget(peer, peerId, signal));
+    const connection =
+      this.libp2p.getConnections(peer).find((c) => c.status === 'open') ??
+      (await this.dialTarget(peer, peerId, signal));
     return connection.newStream(protocol, { signal });
   }
 
@@ -329,7 +354,11 @@ export class MeshNode {
    * permitted. `validate` (one per topic; the last one set wins) decides before delivery and before
    * the message is forwarded to other peers. Returns the function that unsubscribes `handler`.
    */
-  subscribe(topic: string, handler: (message: GossipMessage) => void, validate?: (message: GossipMessage) => GossipVerdict): () => void {
+  subscribe(
+    topic: string,
+    handler: (message: GossipMessage) => void,
+    validate?: (message: GossipMessage) => GossipVerdict,
+  ): () => void {
     const pubsub = this.libp2p.services.pubsub;
     let subscription = this.subscriptions.get(topic);
     if (!subscription) {
@@ -401,7 +430,11 @@ export class MeshNode {
     let knownPeer = peerIdOf(address);
     let delay = this.redialInitialMs;
     const backOff = async (reason: Record<string, unknown>) => {
-      this.logger.debug('bootstrap peer not connected', { address: address.toString(), retryInMs: delay, ...reason });
+      this.logger.debug('bootstrap peer not connected', {
+        address: address.toString(),
+        retryInMs: delay,
+        ...reason,
+      });
       await abortableDelay(delay, signal);
       delay = Math.min(delay * 2, this.redialMaxMs);
     };
@@ -426,7 +459,11 @@ export class MeshNode {
     }
   }
 
-  private async dialTarget(target: PeerId | Multiaddr | Multiaddr[], peerId: string | null, signal?: AbortSignal): Promise<Connection> {
+  private async dialTarget(
+    target: PeerId | Multiaddr | Multiaddr[],
+    peerId: string | null,
+    signal?: AbortSignal,
+  ): Promise<Connection> {
     if (peerId) this.pendingDials.set(peerId, (this.pendingDials.get(peerId) ?? 0) + 1);
     try {
       return await this.libp2p.dial(target, { signal });
@@ -499,7 +536,8 @@ export function peerIdOf(address: Multiaddr): string | null {
 function ipOf(address: Multiaddr): { family: 'ip4' | 'ip6'; value: string } | null {
   const component = address.getComponents()[0];
   if (!component?.value) return null;
-  if (component.name === 'ip4' || component.name === 'ip6') return { family: component.name, value: component.value };
+  if (component.name === 'ip4' || component.name === 'ip6')
+    return { family: component.name, value: component.value };
   return null;
 }
 

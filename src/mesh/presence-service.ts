@@ -165,9 +165,11 @@ export class PresenceService {
       sentAt: new Date().toISOString(),
     };
     this.lastSent = announcement;
-    this.node.publish(PRESENCE_TOPIC, new TextEncoder().encode(JSON.stringify(announcement))).catch((error: unknown) => {
-      if (this.running) this.logger.debug('presence publish failed', { error: errorMessage(error) });
-    });
+    this.node
+      .publish(PRESENCE_TOPIC, new TextEncoder().encode(JSON.stringify(announcement)))
+      .catch((error: unknown) => {
+        if (this.running) this.logger.debug('presence publish failed', { error: errorMessage(error) });
+      });
   }
 
   private scheduleAnnounce(): void {
@@ -183,7 +185,10 @@ export class PresenceService {
   /** The announcement in `data`, or null (logged at debug) when invalid or not from `from`. */
   private parse(from: string, data: Uint8Array): PresenceAnnouncement | null {
     if (data.byteLength > MAX_ANNOUNCEMENT_BYTES) {
-      this.logger.debug('presence announcement dropped', { from, reason: `larger than ${MAX_ANNOUNCEMENT_BYTES} bytes` });
+      this.logger.debug('presence announcement dropped', {
+        from,
+        reason: `larger than ${MAX_ANNOUNCEMENT_BYTES} bytes`,
+      });
       return null;
     }
     let json: unknown;
@@ -196,11 +201,18 @@ export class PresenceService {
     const parsed = presenceAnnouncementSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      this.logger.debug('presence announcement dropped', { from, reason: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` });
+      this.logger.debug('presence announcement dropped', {
+        from,
+        reason: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+      });
       return null;
     }
     if (parsed.data.agentId !== from) {
-      this.logger.debug('presence announcement dropped', { from, reason: 'agentId is not the sender', agentId: parsed.data.agentId });
+      this.logger.debug('presence announcement dropped', {
+        from,
+        reason: 'agentId is not the sender',
+        agentId: parsed.data.agentId,
+      });
       return null;
     }
     return parsed.data;
@@ -212,7 +224,10 @@ export class PresenceService {
     if (!announcement) return;
     const previous = this.tracked.get(from);
     if (!previous && this.tracked.size >= MAX_TRACKED_PEERS) {
-      this.logger.debug('presence announcement dropped', { from, reason: `already tracking ${MAX_TRACKED_PEERS} peers` });
+      this.logger.debug('presence announcement dropped', {
+        from,
+        reason: `already tracking ${MAX_TRACKED_PEERS} peers`,
+      });
       return;
     }
     // Gossip can deliver out of order; an older announcement says nothing new (unless the peer was gone).
@@ -222,7 +237,12 @@ export class PresenceService {
     if (!previous || previous.offline) kind = 'appeared';
     else if (differs(previous.announcement, announcement)) kind = 'changed';
     if (!kind) return;
-    if (kind === 'appeared') this.logger.info('peer present', { agentId: from, hostname: announcement.hostname, status: announcement.status });
+    if (kind === 'appeared')
+      this.logger.info('peer present', {
+        agentId: from,
+        hostname: announcement.hostname,
+        status: announcement.status,
+      });
     const peer = this.view(from);
     if (peer) this.emitter.emit('change', { kind, peer });
   }

@@ -64,14 +64,20 @@ export async function loadSwarmKey(dataDir: string): Promise<SwarmKey | null> {
   const hex = swarmKeyHex(bytes);
   if (!hex) {
     throw new ConfigError([
-      { field: path, message: 'is not a swarm key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits); join the mesh again with a join code' },
+      {
+        field: path,
+        message:
+          'is not a swarm key (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits); join the mesh again with a join code',
+      },
     ]);
   }
   return swarmKeyFromHex(hex);
 }
 
 /** Loads the swarm key, creating a new mesh's key (mode 0600) when there is none. */
-export async function loadOrCreateSwarmKey(dataDir: string): Promise<{ swarmKey: SwarmKey; created: boolean }> {
+export async function loadOrCreateSwarmKey(
+  dataDir: string,
+): Promise<{ swarmKey: SwarmKey; created: boolean }> {
   const existing = await loadSwarmKey(dataDir);
   if (existing) return { swarmKey: existing, created: false };
   const swarmKey = createSwarmKey();
@@ -99,7 +105,8 @@ export function sameSwarmKey(a: SwarmKey, b: SwarmKey): boolean {
 export function encodeJoinCode(info: JoinInfo): string {
   const hex = swarmKeyHex(info.swarmKey);
   if (!hex) throw new InvalidJoinCodeError('swarmKey', 'is not a v1 swarm key');
-  if (info.addresses.length === 0) throw new InvalidJoinCodeError('addresses', 'must list at least one address of a mesh member');
+  if (info.addresses.length === 0)
+    throw new InvalidJoinCodeError('addresses', 'must list at least one address of a mesh member');
   if (info.addresses.length > MAX_JOIN_ADDRESSES) {
     throw new InvalidJoinCodeError('addresses', `may list at most ${MAX_JOIN_ADDRESSES} addresses`);
   }
@@ -123,7 +130,8 @@ export function decodeJoinCode(code: string): JoinInfo {
     );
   }
   const body = trimmed.slice(JOIN_CODE_PREFIX.length);
-  if (!/^[A-Za-z0-9_-]+$/.test(body)) throw new InvalidJoinCodeError('code', `contains characters that are not base64url; ${again}`);
+  if (!/^[A-Za-z0-9_-]+$/.test(body))
+    throw new InvalidJoinCodeError('code', `contains characters that are not base64url; ${again}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
@@ -134,13 +142,19 @@ export function decodeJoinCode(code: string): JoinInfo {
     throw new InvalidJoinCodeError('code', `is truncated or damaged; ${again}`);
   }
   const { k, a } = parsed as Record<string, unknown>;
-  if (typeof k !== 'string' || !KEY_HEX.test(k)) throw new InvalidJoinCodeError('swarmKey', `is missing or not 64 hex digits; ${again}`);
+  if (typeof k !== 'string' || !KEY_HEX.test(k))
+    throw new InvalidJoinCodeError('swarmKey', `is missing or not 64 hex digits; ${again}`);
   if (!Array.isArray(a) || a.length === 0) {
-    throw new InvalidJoinCodeError('addresses', `are missing; ask a member for a new code (their node must be running)`);
+    throw new InvalidJoinCodeError(
+      'addresses',
+      `are missing; ask a member for a new code (their node must be running)`,
+    );
   }
-  if (a.length > MAX_JOIN_ADDRESSES) throw new InvalidJoinCodeError('addresses', `may list at most ${MAX_JOIN_ADDRESSES} addresses`);
+  if (a.length > MAX_JOIN_ADDRESSES)
+    throw new InvalidJoinCodeError('addresses', `may list at most ${MAX_JOIN_ADDRESSES} addresses`);
   const addresses = a.map((address, index) => {
-    if (typeof address !== 'string') throw new InvalidJoinCodeError(`addresses[${index}]`, `is not a string; ${again}`);
+    if (typeof address !== 'string')
+      throw new InvalidJoinCodeError(`addresses[${index}]`, `is not a string; ${again}`);
     checkAddress(address, index);
     return address;
   });
@@ -149,10 +163,14 @@ export function decodeJoinCode(code: string): JoinInfo {
 
 function checkAddress(address: string, index: number): void {
   const field = `addresses[${index}]`;
-  if (address.length > MAX_ADDRESS_LENGTH) throw new InvalidJoinCodeError(field, `is longer than ${MAX_ADDRESS_LENGTH} characters`);
+  if (address.length > MAX_ADDRESS_LENGTH)
+    throw new InvalidJoinCodeError(field, `is longer than ${MAX_ADDRESS_LENGTH} characters`);
   try {
     multiaddr(address);
   } catch {
-    throw new InvalidJoinCodeError(field, `("${address}") is not a multiaddr such as /ip4/192.168.1.20/tcp/4101/p2p/12D3Koo…`);
+    throw new InvalidJoinCodeError(
+      field,
+      `("${address}") is not a multiaddr such as /ip4/192.168.1.20/tcp/4101/p2p/12D3Koo…`,
+    );
   }
 }

@@ -10,7 +10,10 @@ import type { LocalPresence } from '../../src/mesh/presence-service.js';
 import type { SwarmKey } from '../../src/mesh/swarm-key.js';
 
 /** Quiet unless BUILDMESH_TEST_LOG=1. */
-export const testLogger: Logger = new JsonLogger('test', process.env.BUILDMESH_TEST_LOG === '1' ? 'debug' : 'silent');
+export const testLogger: Logger = new JsonLogger(
+  'test',
+  process.env.BUILDMESH_TEST_LOG === '1' ? 'debug' : 'silent',
+);
 
 /** Loopback only, an OS-chosen port, no mDNS: tests never touch the host's real interfaces. */
 export const LOOPBACK_LISTEN = ['/ip4/127.0.0.1/tcp/0'];

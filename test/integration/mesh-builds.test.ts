@@ -7,6 +7,7 @@ import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-s
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { api, removeDir, startTestNode, waitFor, waitForBuild, type BuildBody, type TestNode } from '../helpers/node-harness.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { processGroupMembers } from '../helpers/processes.js';
 
 interface AgentBody {
   agentId: string;
@@ -93,6 +94,32 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
     }
   });
 
+  it('cancels a build on a remote peer, killing its dotnet processes there', async () => {
+    const submitted = await api<{ executionId: string }>(a.url, 'POST', '/api/v1/builds', {
+      repositoryUrl: repo.repositoryUrl,
+      gitRef: 'main',
+      solutionPath: repo.solutionPath,
+    });
+    const id = submitted.body.executionId;
+    const remotePid = await waitFor(
+      'dotnet build to start on the remote peer',
+      async () => {
+        const log = await (await fetch(`${a.url}/api/v1/builds/${id}/logs?follow=false`)).text();
+        return Number(/dotnet build started \(pid (\d+)\)/.exec(log)?.[1] ?? 0) || null;
+      },
+      120_000,
+      100,
+    );
+    const build = (await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${id}`)).body;
+    expect([ids.b, ids.c]).toContain(build.attempts[0]?.agentId);
+    expect((await api(a.url, 'POST', `/api/v1/builds/${id}/cancel`)).body).toMatchObject({ status: 'Cancelling' });
+    const cancelled = (await waitForBuild(a.url, id, 60_000)) as MeshBuildBody;
+    expect(cancelled.status).toBe('Cancelled');
+    expect(cancelled.stages.find((stage) => stage.name === 'Build')?.status).toBe('Cancelled');
+    // The peers run on this machine, so the remote build's process group is visible here.
+    await waitFor('the remote build process group to be gone', () => Promise.resolve(processGroupMembers(remotePid).length === 0), 15_000);
+  });
+
   it('finishes a build on the third peer when the executing peer is killed, and records the lost attempt', async () => {
     const submitted = await api<{ executionId: string }>(a.url, 'POST', '/api/v1/builds', {
       repositoryUrl: repo.repositoryUrl,
@@ -171,5 +198,13 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect((await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${submitted.body.executionId}`)).body.status).toBe('Queued');
     expect((await api(a.url, 'POST', `/api/v1/builds/${submitted.body.executionId}/cancel`)).body).toMatchObject({ status: 'Cancelled' });
+
+    // Forgetting a peer bans it until it is re-admitted.
+    expect((await api(a.url, 'DELETE', `/api/v1/agents/${noSdkId}`)).status).toBe(204);
+    expect((await agentsSeenBy(a.url)).map((agent) => agent.agentId)).not.toContain(noSdkId);
+    expect((await api(a.url, 'GET', `/api/v1/agents/${noSdkId}`)).status).toBe(404);
+    expect((await api(a.url, 'POST', `/api/v1/agents/${noSdkId}/admit`)).status).toBe(204);
+    await waitFor('the re-admitted peer to be seen again', async () => (await agentsSeenBy(a.url)).some((agent) => agent.agentId === noSdkId), 60_000);
+    expect((await api(a.url, 'DELETE', `/api/v1/agents/${ids.a}`)).status).toBe(404);
   });
 });
