@@ -2,8 +2,39 @@ import { chmod, copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { BuildMeshError } from '../core/errors.js';
-import { isSafeRelativePath, sourceManifestSchema, type SourceManifest } from '../core/source-manifest.js';
+import {
+  isSafeRelativePath,
+  sourceManifestSchema,
+  type SourceManifest,
+  type SourceManifestEntry,
+} from '../core/source-manifest.js';
 import type { ContentStore } from './content-store.js';
+
+/**
+ * Stores every file below `directory` that `include` accepts (paths relative, with `/`) in the
+ * CAS, and returns the tree's entries sorted by path. Identical files are stored once.
+ */
+export async function storeTree(
+  directory: string,
+  store: ContentStore,
+  include: (path: string) => boolean,
+): Promise<SourceManifestEntry[]> {
+  const entries: SourceManifestEntry[] = [];
+  const all = await readdir(directory, { withFileTypes: true, recursive: true });
+  for (const entry of all) {
+    const absolute = join(entry.parentPath, entry.name);
+    const path = relative(directory, absolute).split(sep).join('/');
+    if (!include(path)) continue;
+    if (entry.isSymbolicLink()) {
+      entries.push({ kind: 'symlink', path, target: await readlink(absolute) });
+    } else if (entry.isFile()) {
+      const info = await lstat(absolute);
+      const stored = await store.putFile(absolute);
+      entries.push({ kind: 'file', path, sha256: stored.sha256, sizeBytes: stored.sizeBytes, executable: (info.mode & 0o111) !== 0 });
+    }
+  }
+  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
 
 /**
  * Stores a checked-out tree (without `.git`) in the CAS and returns its manifest's sha256.
@@ -14,21 +45,7 @@ export async function snapshotSources(
   commit: string,
   store: ContentStore,
 ): Promise<{ manifestSha256: string; manifest: SourceManifest }> {
-  const entries: SourceManifest['entries'] = [];
-  const all = await readdir(directory, { withFileTypes: true, recursive: true });
-  for (const entry of all) {
-    const absolute = join(entry.parentPath, entry.name);
-    const path = relative(directory, absolute).split(sep).join('/');
-    if (path === '.git' || path.startsWith('.git/')) continue;
-    if (entry.isSymbolicLink()) {
-      entries.push({ kind: 'symlink', path, target: await readlink(absolute) });
-    } else if (entry.isFile()) {
-      const info = await lstat(absolute);
-      const stored = await store.putFile(absolute);
-      entries.push({ kind: 'file', path, sha256: stored.sha256, sizeBytes: stored.sizeBytes, executable: (info.mode & 0o111) !== 0 });
-    }
-  }
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const entries = await storeTree(directory, store, (path) => path !== '.git' && !path.startsWith('.git/'));
   const manifest: SourceManifest = { version: 1, commit, entries };
   const stored = await store.putStream(Readable.from([Buffer.from(JSON.stringify(manifest))]));
   return { manifestSha256: stored.sha256, manifest };
@@ -68,7 +85,11 @@ export async function readManifest(store: ContentStore, manifestSha256: string):
 }
 
 /** Writes a manifest's tree into `directory` from the CAS (every blob must be present). */
-export async function materializeSources(manifest: SourceManifest, store: ContentStore, directory: string): Promise<void> {
+export async function materializeSources(
+  manifest: Pick<SourceManifest, 'entries'>,
+  store: ContentStore,
+  directory: string,
+): Promise<void> {
   await mkdir(directory, { recursive: true });
   for (const entry of manifest.entries) {
     const target = join(directory, ...entry.path.split('/'));

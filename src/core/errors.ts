@@ -153,3 +153,68 @@ export class SourcePreparationError extends BuildMeshError {
     this.name = 'SourcePreparationError';
   }
 }
+
+/**
+ * A dependency graph (project references, task dependencies) contains a cycle. `cycle` lists the
+ * nodes in order and repeats the first at the end: `['src/A/A.csproj', 'src/B/B.csproj', 'src/A/A.csproj']`.
+ * A build failure: the sources are wrong, retrying elsewhere cannot help.
+ */
+export class CycleDetectedError extends BuildMeshError {
+  readonly cycle: string[];
+  constructor(message: string, cycle: string[]) {
+    super('CycleDetected', message);
+    this.name = 'CycleDetectedError';
+    this.cycle = cycle;
+  }
+}
+
+/**
+ * A path that must be relative to the repository root is absolute, empty, or leaves the repository
+ * (`../../outside`). Cache keys and project graphs never hold machine-specific paths.
+ */
+export class InvalidRepoPathError extends BuildMeshError {
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super('InvalidRepoPath', `Invalid repository path '${path}': ${reason}`);
+    this.name = 'InvalidRepoPathError';
+    this.path = path;
+  }
+}
+
+/**
+ * A project or task graph is malformed in a way other than a cycle: a duplicate node, a reference to a
+ * node that is not in the graph, an invalid cost. `problems` lists every one found.
+ */
+export class InvalidGraphError extends BuildMeshError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('InvalidGraph', `Invalid graph: ${problems.join('; ')}`);
+    this.name = 'InvalidGraphError';
+    this.problems = problems;
+  }
+}
+
+/** The inputs of a cache key are not canonical (absolute paths, bad digests, duplicates); each problem is listed. */
+export class InvalidCacheKeyInputError extends BuildMeshError {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[]) {
+    super('InvalidCacheKeyInput', `Invalid cache key input: ${problems.map(formatProblem).join('; ')}`);
+    this.name = 'InvalidCacheKeyInputError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * MSBuild could not evaluate a project (malformed project file, missing import or SDK). A build
+ * failure, never retried; `output` holds MSBuild's messages for that project.
+ */
+export class ProjectEvaluationError extends BuildMeshError {
+  readonly project: string;
+  readonly output: string[];
+  constructor(project: string, message: string, output: string[], options?: { cause?: unknown }) {
+    super('ProjectEvaluationFailed', message, options);
+    this.name = 'ProjectEvaluationError';
+    this.project = project;
+    this.output = output;
+  }
+}
