@@ -35,6 +35,7 @@ import { generateSolutionRepo } from '../test/fixtures/generate-solution.js';
 import { api, startTestNode, waitForBuild } from '../test/helpers/node-harness.js';
 import { testPresence } from '../test/helpers/mesh-harness.js';
 import { startNodeProcess } from '../test/helpers/node-process.js';
+import { sampleJobOffer } from '../test/helpers/sample-build-request.js';
 
 const { values } = parseArgs({
   options: {
@@ -85,34 +86,7 @@ try {
   const workerJobs = new JobService({ node: worker, host: immediate, logger });
   await workerJobs.start();
   const coordinatorJobs = new JobService({ node: coordinator, host: { consider: () => ({ accept: false, reason: 'bench' }) }, logger });
-  const request = {
-    executionId: '00000000-0000-4000-8000-000000000001',
-    job: {
-      jobId: 'bench',
-      projectName: 'Bench',
-      repositoryUrl: 'file:///bench.git',
-      gitRef: 'main',
-      solutionPath: 'Bench.sln',
-      configuration: 'Release',
-      targetFramework: null,
-      platform: 'AnyCPU',
-      runtimeIdentifier: null,
-      buildProperties: {},
-      runTests: true,
-      createPackages: false,
-      publishArtifacts: false,
-      timeoutMinutes: 60,
-      metadata: {},
-      requesterEmail: null,
-    },
-    targetPool: 'Linux' as const,
-    strategy: 'Incremental' as const,
-    priority: 'Normal' as const,
-    forceClean: false,
-    requesterEmail: null,
-    createdAt: new Date().toISOString(),
-  };
-  const offer = { type: 'offer' as const, executionId: request.executionId, attempt: 1, request, source: { manifestSha256: 'a'.repeat(64), commit: 'b'.repeat(40) } };
+  const offer = sampleJobOffer();
   const roundTrips: number[] = [];
   for (let i = 0; i < dispatches + 20 && Date.now() < DEADLINE; i++) {
     const started = performance.now();

@@ -3,7 +3,7 @@ import { basename, join, relative, sep } from 'node:path';
 import type { BuildExecutionListener, BuildOutcome } from '../core/build-execution.js';
 import { isStageEnabled, type StageUpdate } from '../core/build-stages.js';
 import { describeDiagnostic } from '../core/diagnostic-format.js';
-import { CommandFailedError, OperationAbortedError, errorMessage } from '../core/errors.js';
+import { CommandFailedError, OperationAbortedError, abortReasonOf, errorMessage } from '../core/errors.js';
 import { maskUrlCredentials, urlSecrets } from '../core/git-input.js';
 import {
   STAGE_NAMES,
@@ -115,7 +115,7 @@ class PipelineRun {
   }
 
   private endWithError(name: StageName, later: StageName[], error: unknown): PipelineOutcome {
-    const aborted = error instanceof OperationAbortedError ? error : this.input.signal.aborted ? toAbort(this.input.signal) : null;
+    const aborted = error instanceof OperationAbortedError ? error : this.input.signal.aborted ? abortReasonOf(this.input.signal) : null;
     let outcome: PipelineOutcome;
     if (aborted) {
       const timedOut = aborted.reason === 'timeout';
@@ -311,11 +311,6 @@ class PipelineRun {
   private log(level: LogLevel, message: string): void {
     this.listener.onLog(level, this.masker.mask(message));
   }
-}
-
-function toAbort(signal: AbortSignal): OperationAbortedError {
-  const reason: unknown = signal.reason;
-  return reason instanceof OperationAbortedError ? reason : new OperationAbortedError('cancelled');
 }
 
 async function readTestResults(resultsDir: string): Promise<TestResults | null> {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { CommandFailedError, OperationAbortedError, ToolNotFoundError } from '../core/errors.js';
+import { CommandFailedError, ToolNotFoundError, abortReasonOf } from '../core/errors.js';
 
 export interface RunCommandOptions {
   file: string;
@@ -41,7 +41,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
   const successExitCodes = options.successExitCodes ?? [0];
   const killGraceMs = options.killGraceMs ?? 5000;
   const commandText = `${file} ${args.join(' ')}`.trim();
-  if (signal?.aborted) throw abortError(signal);
+  if (signal?.aborted) throw abortReasonOf(signal);
 
   const started = performance.now();
   const tail: string[] = [];
@@ -87,7 +87,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     if (signal?.aborted) {
       // The group leader is gone, but descendants may still be winding down.
       killProcessTree(child.pid, 'SIGKILL');
-      throw abortError(signal);
+      throw abortReasonOf(signal);
     }
     const durationMs = performance.now() - started;
     if (exitCode === null || !successExitCodes.includes(exitCode)) {
@@ -98,12 +98,6 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     signal?.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
   }
-}
-
-function abortError(signal: AbortSignal): OperationAbortedError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof OperationAbortedError) return reason;
-  return new OperationAbortedError('cancelled');
 }
 
 async function drainStreams(...streams: NodeJS.ReadableStream[]): Promise<void> {

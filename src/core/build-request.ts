@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { caseInsensitiveEnum } from './zod-helpers.js';
 import { InvalidBuildRequestError, type FieldProblem } from './errors.js';
 import { checkGitRef, checkRepositoryUrl, normaliseSolutionPath } from './git-input.js';
 import {
@@ -19,16 +20,6 @@ function requiredString(what: string) {
   return z
     .string({ error: (issue) => (issue.input === undefined ? `is required (${what})` : `must be a string (${what})`) })
     .min(1, { error: `is required (${what})` });
-}
-
-/** A string enum parsed case-insensitively and echoed in canonical case. */
-function caseInsensitiveEnum<const T extends readonly [string, ...string[]]>(values: T) {
-  const message = `must be one of: ${values.join(', ')}`;
-  return z.preprocess(
-    (input) =>
-      typeof input === 'string' ? (values.find((v) => v.toLowerCase() === input.trim().toLowerCase()) ?? input) : input,
-    z.enum(values, { error: message }),
-  );
 }
 
 const simpleToken = (what: string) =>

@@ -113,6 +113,17 @@ export class OperationAbortedError extends BuildMeshError {
   }
 }
 
+/**
+ * Why `signal` aborted, as an OperationAbortedError: the reason itself when it is one, a timeout
+ * for `AbortSignal.timeout`, otherwise a cancel.
+ */
+export function abortReasonOf(signal: AbortSignal): OperationAbortedError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof OperationAbortedError) return reason;
+  const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
+  return new OperationAbortedError(timedOut ? 'timeout' : 'cancelled');
+}
+
 export function formatProblem(problem: FieldProblem): string {
   return `${problem.field}: ${problem.message}`;
 }

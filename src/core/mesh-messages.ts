@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { caseInsensitiveEnum } from './zod-helpers.js';
 import type { AgentCapabilities } from './capabilities.js';
 import type { AgentStatus } from './models.js';
 
@@ -7,17 +8,6 @@ import type { AgentStatus } from './models.js';
  * lengths, array sizes, number ranges) because it parses bytes sent by another machine. Enums are
  * parsed case-insensitively and come out in canonical case.
  */
-
-/** A string enum parsed case-insensitively and echoed in canonical case. */
-function caseInsensitiveEnum<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.preprocess(
-    (input) =>
-      typeof input === 'string'
-        ? (values.find((v) => v.toLowerCase() === input.trim().toLowerCase()) ?? input)
-        : input,
-    z.enum(values, { error: `must be one of: ${values.join(', ')}` }),
-  );
-}
 
 /** A lowercase hex sha256, the name of a CAS object. */
 export const sha256HexSchema = z

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Stream } from '@libp2p/interface';
 import type { BlobStore, StoredBlob } from '../core/blob-store.js';
-import { errorMessage, InvalidArgumentError } from '../core/errors.js';
+import { abortReasonOf, errorMessage, InvalidArgumentError } from '../core/errors.js';
 import { BlobIntegrityError, BlobUnavailableError, MeshProtocolError } from '../core/mesh-errors.js';
 import {
   blobRequestSchema,
@@ -12,7 +12,7 @@ import {
   type BlobResponse,
 } from '../core/mesh-messages.js';
 import type { Logger } from '../core/ports.js';
-import { abortedError, framed, type FramedStream } from './framed-json.js';
+import { framed, type FramedStream } from './framed-json.js';
 import type { MeshNode } from './mesh-node.js';
 
 /** Protocol id of the blob protocol. */
@@ -106,7 +106,7 @@ export class BlobService {
     const signal = AbortSignal.any(signals);
     const started = performance.now();
     const stream = await this.node.openStream(peerId, BLOB_PROTOCOL, signal).catch((error: unknown) => {
-      throw signal.aborted ? abortedError(signal) : error;
+      throw signal.aborted ? abortReasonOf(signal) : error;
     });
     const frames = framed(stream, { maxFrameBytes: BLOB_CHUNK_BYTES });
     try {

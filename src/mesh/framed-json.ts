@@ -1,7 +1,7 @@
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { AbortOptions, MessageStream } from '@libp2p/interface';
 import type { z } from 'zod';
-import { OperationAbortedError } from '../core/errors.js';
+import { abortReasonOf } from '../core/errors.js';
 import { MeshProtocolError } from '../core/mesh-errors.js';
 
 /** Default largest frame a framed stream accepts (JSON messages and blob chunks alike). */
@@ -156,7 +156,7 @@ export class FramedStream {
     try {
       await this.lp.write(bytes, options);
     } catch (error) {
-      if (options?.signal?.aborted) throw abortedError(options.signal);
+      if (options?.signal?.aborted) throw abortReasonOf(options.signal);
       throw new MeshProtocolError('StreamFailed', `Writing to the stream failed: ${describe(error)}`, {
         cause: error,
       });
@@ -197,7 +197,7 @@ export function framed(stream: MessageStream, options?: FramedStreamOptions): Fr
 }
 
 function translateReadError(error: unknown, stream: MessageStream, signal: AbortSignal | undefined): Error {
-  if (signal?.aborted) return abortedError(signal);
+  if (signal?.aborted) return abortReasonOf(signal);
   // A stream aborted locally (e.g. a buffer limit) or reset by the remote reads as an early end.
   if (stream.status === 'aborted' || stream.status === 'reset') {
     return new MeshProtocolError('StreamFailed', `The stream was ${stream.status}: ${describe(error)}`, {
@@ -222,13 +222,6 @@ function translateReadError(error: unknown, stream: MessageStream, signal: Abort
         cause: error,
       });
   }
-}
-
-/** The error to throw when `signal` aborted an operation: a timeout or a cancel. */
-export function abortedError(signal: AbortSignal): OperationAbortedError {
-  const reason: unknown = signal.reason;
-  const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
-  return timedOut ? new OperationAbortedError('timeout') : new OperationAbortedError('cancelled');
 }
 
 function describe(error: unknown): string {

@@ -1,6 +1,6 @@
 import type { Stream } from '@libp2p/interface';
 import type { BuildExecutionListener, BuildOutcome } from '../core/build-execution.js';
-import { JobRejectedError, OperationAbortedError, PeerLostError, errorMessage } from '../core/errors.js';
+import { JobRejectedError, OperationAbortedError, PeerLostError, abortReasonOf, errorMessage } from '../core/errors.js';
 import {
   jobControlSchema,
   jobEventSchema,
@@ -84,7 +84,7 @@ export class JobService {
     try {
       stream = await this.options.node.openStream(peerId, JOB_PROTOCOL, AbortSignal.any([signal, AbortSignal.timeout(REPLY_TIMEOUT_MS)]));
     } catch (error) {
-      if (signal.aborted) throw abortReason(signal);
+      if (signal.aborted) throw abortReasonOf(signal);
       throw new PeerLostError(peerId, `Could not reach peer ${peerId}: ${errorMessage(error)}`, { cause: error });
     }
     const frames = framed(stream, { maxFrameBytes: MAX_JOB_MESSAGE_BYTES });
@@ -120,7 +120,7 @@ export class JobService {
         try {
           event = await frames.readJson(jobEventSchema, { signal: AbortSignal.timeout(limit), maxBytes: MAX_JOB_MESSAGE_BYTES });
         } catch (error) {
-          if (cancelSent) throw abortReason(signal);
+          if (cancelSent) throw abortReasonOf(signal);
           if (error instanceof OperationAbortedError) return fail(`Peer ${peerId} went silent for ${limit / 1000}s (no heartbeat)`, error);
           return fail(`Connection to peer ${peerId} was lost mid-build: ${errorMessage(error)}`, error);
         }
@@ -246,9 +246,4 @@ function eventWriter(writer: SerialWriter): BuildExecutionListener {
       }),
     onArtifact: (artifact) => writer.send({ type: 'artifact', artifact }),
   };
-}
-
-function abortReason(signal: AbortSignal): OperationAbortedError {
-  const reason: unknown = signal.reason;
-  return reason instanceof OperationAbortedError ? reason : new OperationAbortedError('cancelled');
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildExecutionListener, BuildOutcome } from '../../src/core/build-execution.js';
 import { JobRejectedError, PeerLostError } from '../../src/core/errors.js';
-import { jobReplySchema, type JobOffer } from '../../src/core/job-messages.js';
+import { jobReplySchema } from '../../src/core/job-messages.js';
 import { MeshProtocolError } from '../../src/core/mesh-errors.js';
 import { framed } from '../../src/mesh/framed-json.js';
 import { JOB_PROTOCOL, JobService, type JobHost } from '../../src/mesh/job-protocol.js';
@@ -10,41 +10,10 @@ import { MeshRemoteJobRunner } from '../../src/mesh/remote-job-runner.js';
 import { createSwarmKey } from '../../src/mesh/swarm-key.js';
 import { startMeshNode, stopAll, testLogger } from '../helpers/mesh-harness.js';
 import { waitFor } from '../helpers/node-harness.js';
+import { sampleBuildRequest, sampleJobOffer } from '../helpers/sample-build-request.js';
 
-const request: JobOffer['request'] = {
-  executionId: '00000000-0000-4000-8000-0000000000aa',
-  job: {
-    jobId: 'job',
-    projectName: 'App',
-    repositoryUrl: 'file:///r.git',
-    gitRef: 'main',
-    solutionPath: 'App.sln',
-    configuration: 'Release',
-    targetFramework: null,
-    platform: 'AnyCPU',
-    runtimeIdentifier: null,
-    buildProperties: {},
-    runTests: true,
-    createPackages: false,
-    publishArtifacts: true,
-    timeoutMinutes: 60,
-    metadata: {},
-    requesterEmail: null,
-  },
-  targetPool: 'Linux',
-  strategy: 'Incremental',
-  priority: 'Normal',
-  forceClean: false,
-  requesterEmail: null,
-  createdAt: new Date().toISOString(),
-};
-const offer: JobOffer = {
-  type: 'offer',
-  executionId: request.executionId,
-  attempt: 1,
-  request,
-  source: { manifestSha256: 'a'.repeat(64), commit: 'b'.repeat(40) },
-};
+const request = sampleBuildRequest();
+const offer = sampleJobOffer(request);
 
 function recordingListener() {
   const events: string[] = [];
