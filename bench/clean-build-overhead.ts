@@ -17,7 +17,12 @@ import { generateSolutionRepo } from '../test/fixtures/generate-solution.js';
 import { api, startTestNode, waitForBuild } from '../test/helpers/node-harness.js';
 
 const exec = promisify(execFile);
-const DOTNET_ENV = { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1', DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1' };
+const DOTNET_ENV = {
+  ...process.env,
+  DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+  DOTNET_NOLOGO: '1',
+  DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1',
+};
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
 const runs = Math.max(1, Math.min(10, Number(values.runs)));
@@ -30,7 +35,8 @@ async function timeBaseline(index: number): Promise<number> {
   const dir = join(root, `baseline-${index}`);
   const started = performance.now();
   await exec('git', ['clone', '-q', '--', repo.repositoryUrl, dir]);
-  const run = (args: string[]) => exec('dotnet', args, { cwd: dir, env: DOTNET_ENV, maxBuffer: 64 * 1024 * 1024 });
+  const run = (args: string[]) =>
+    exec('dotnet', args, { cwd: dir, env: DOTNET_ENV, maxBuffer: 64 * 1024 * 1024 });
   await run(['restore', repo.solutionPath, '--force']);
   await run(['build', repo.solutionPath, '-c', 'Release', '--no-restore', '--no-incremental']);
   await run(['test', repo.solutionPath, '-c', 'Release', '--no-build']);
@@ -49,14 +55,18 @@ async function timeNode(): Promise<number> {
     publishArtifacts: false,
   });
   const build = await waitForBuild(node.url, submitted.body.executionId, 600_000);
-  if (build.status !== 'Succeeded') throw new Error(`node build ${build.status}: ${build.errorMessage ?? ''}`);
+  if (build.status !== 'Succeeded')
+    throw new Error(`node build ${build.status}: ${build.errorMessage ?? ''}`);
   return (performance.now() - started) / 1000;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 try {
-  console.log(`fixture: ${repo.projectCount} projects (${repo.testCount} tests); warm-up, then ${runs} alternating run(s)`);
+  console.log(
+    `fixture: ${repo.projectCount} projects (${repo.testCount} tests); warm-up, then ${runs} alternating run(s)`,
+  );
   await timeBaseline(0);
   await timeNode();
   const baseline: number[] = [];
@@ -67,11 +77,22 @@ try {
   }
   const rows = [
     ['run', 'plain dotnet (s)', 'node Clean build (s)', 'ratio'],
-    ...baseline.map((b, i) => [String(i + 1), b.toFixed(2), (nodeTimes[i] ?? 0).toFixed(2), ((nodeTimes[i] ?? 0) / b).toFixed(3)]),
-    ['median', median(baseline).toFixed(2), median(nodeTimes).toFixed(2), (median(nodeTimes) / median(baseline)).toFixed(3)],
+    ...baseline.map((b, i) => [
+      String(i + 1),
+      b.toFixed(2),
+      (nodeTimes[i] ?? 0).toFixed(2),
+      ((nodeTimes[i] ?? 0) / b).toFixed(3),
+    ]),
+    [
+      'median',
+      median(baseline).toFixed(2),
+      median(nodeTimes).toFixed(2),
+      (median(nodeTimes) / median(baseline)).toFixed(3),
+    ],
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const row of rows) console.log(`| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`);
+  for (const row of rows)
+    console.log(`| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`);
   console.log(`goal: ratio ≤ 1.10`);
 } finally {
   await node.stop();

@@ -74,7 +74,8 @@ async function meshNode(bootstrap: string[] = []): Promise<MeshNode> {
   return node;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const rows: string[][] = [['measure', 'Build Mesh', 'baseline', 'ratio / goal']];
 
 try {
@@ -82,15 +83,24 @@ try {
   const coordinator = await meshNode();
   const worker = await meshNode([coordinator.multiaddrs()[0]!]);
   await connected(coordinator, worker.peerId);
-  const immediate: JobHost = { consider: () => ({ accept: true, run: () => Promise.resolve({ status: 'Succeeded' }) }) };
+  const immediate: JobHost = {
+    consider: () => ({ accept: true, run: () => Promise.resolve({ status: 'Succeeded' }) }),
+  };
   const workerJobs = new JobService({ node: worker, host: immediate, logger });
   await workerJobs.start();
-  const coordinatorJobs = new JobService({ node: coordinator, host: { consider: () => ({ accept: false, reason: 'bench' }) }, logger });
+  const coordinatorJobs = new JobService({
+    node: coordinator,
+    host: { consider: () => ({ accept: false, reason: 'bench' }) },
+    logger,
+  });
   const offer = sampleJobOffer();
   const roundTrips: number[] = [];
   for (let i = 0; i < dispatches + 20 && Date.now() < DEADLINE; i++) {
     const started = performance.now();
-    await coordinatorJobs.runJob(worker.peerId, offer, { signal: AbortSignal.timeout(10_000), onEvent: () => undefined });
+    await coordinatorJobs.runJob(worker.peerId, offer, {
+      signal: AbortSignal.timeout(10_000),
+      onEvent: () => undefined,
+    });
     if (i >= 20) roundTrips.push(performance.now() - started); // the first 20 warm up
   }
   roundTrips.sort((a, b) => a - b);
@@ -154,7 +164,9 @@ try {
     '-e',
     `const net=require('node:net'),fs=require('node:fs');const s=net.createServer(c=>fs.createReadStream(${JSON.stringify(payloadFile)}).pipe(c));s.listen(0,'127.0.0.1',()=>console.log(s.address().port));`,
   ]);
-  const childPort = await new Promise<number>((resolve) => rawChild.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+  const childPort = await new Promise<number>((resolve) =>
+    rawChild.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+  );
   const remoteBlob: number[] = [];
   const remoteTcp: number[] = [];
   const servingPeer = await worker.dial(servingAddress);
@@ -189,15 +201,31 @@ try {
   await coordinator.stop();
 
   // 3. Log latency through a real coordinating node.
-  const repo = await generateSolutionRepo({ root, width: 1, depth: 1, testProjects: false, app: false, name: 'logbench' });
+  const repo = await generateSolutionRepo({
+    root,
+    width: 1,
+    depth: 1,
+    testProjects: false,
+    app: false,
+    name: 'logbench',
+  });
   const nodeDir = join(root, 'coordinator');
   await writeSwarmKey(nodeDir, swarmKey);
   const node = await startTestNode({ dataDir: nodeDir });
   await api(node.url, 'POST', `/api/v1/agents/${node.node.agentId}/maintenance`);
   const emitter = await meshNode([node.node.meshAddresses[0]!]);
-  const presence = new PresenceService({ node: emitter, local: testPresence('log-emitter', { freeSlots: 1, maxConcurrentBuilds: 1 }), logger, announceIntervalMs: 300 });
+  const presence = new PresenceService({
+    node: emitter,
+    local: testPresence('log-emitter', { freeSlots: 1, maxConcurrentBuilds: 1 }),
+    logger,
+    announceIntervalMs: 300,
+  });
   presence.start();
-  const emitterBlobs = new BlobService({ node: emitter, store: new ContentStore(join(root, 'cas-emitter')), logger });
+  const emitterBlobs = new BlobService({
+    node: emitter,
+    store: new ContentStore(join(root, 'cas-emitter')),
+    logger,
+  });
   await emitterBlobs.start();
   const emitting: JobHost = {
     consider: () => ({
@@ -219,7 +247,9 @@ try {
     solutionPath: repo.solutionPath,
   });
   const latencies: number[] = [];
-  const response = await fetch(`${node.url}/api/v1/builds/${submitted.body.executionId}/logs`, { signal: AbortSignal.timeout(120_000) });
+  const response = await fetch(`${node.url}/api/v1/builds/${submitted.body.executionId}/logs`, {
+    signal: AbortSignal.timeout(120_000),
+  });
   const decoder = new TextDecoder();
   let buffered = '';
   for await (const chunk of Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>)) {
@@ -233,10 +263,21 @@ try {
     }
   }
   const build = await waitForBuild(node.url, submitted.body.executionId, 60_000);
-  if (build.status !== 'Succeeded') throw new Error(`log bench build ${build.status}: ${build.errorMessage ?? ''}`);
+  if (build.status !== 'Succeeded')
+    throw new Error(`log bench build ${build.status}: ${build.errorMessage ?? ''}`);
   latencies.sort((a, b) => a - b);
-  rows.push([`log line to coordinator /logs p50 (ms, ${latencies.length} lines)`, String(percentile(latencies, 50)), '-', '']);
-  rows.push(['log line to coordinator /logs p95 (ms)', String(percentile(latencies, 95)), '-', 'goal ≤ 250 ms']);
+  rows.push([
+    `log line to coordinator /logs p50 (ms, ${latencies.length} lines)`,
+    String(percentile(latencies, 50)),
+    '-',
+    '',
+  ]);
+  rows.push([
+    'log line to coordinator /logs p95 (ms)',
+    String(percentile(latencies, 95)),
+    '-',
+    'goal ≤ 250 ms',
+  ]);
   await emitterJobs.stop();
   await emitterBlobs.stop();
   presence.stop();
@@ -244,7 +285,8 @@ try {
   await node.stop();
 
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const row of rows) console.log(`| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`);
+  for (const row of rows)
+    console.log(`| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`);
   await writeFile(join(root, 'done'), '');
 } finally {
   await rm(root, { recursive: true, force: true });

@@ -67,7 +67,10 @@ const RESULTS_DIR = '.buildmesh/test-results';
  * streams its output as build-log lines; the first failing stage ends the build, and the stages
  * after it are Skipped.
  */
-export async function runBuildPipeline(input: PipelineInput, listener: PipelineListener): Promise<PipelineOutcome> {
+export async function runBuildPipeline(
+  input: PipelineInput,
+  listener: PipelineListener,
+): Promise<PipelineOutcome> {
   const run = new PipelineRun(input, listener);
   return run.execute();
 }
@@ -83,7 +86,10 @@ class PipelineRun {
     private readonly input: PipelineInput,
     private readonly listener: PipelineListener,
   ) {
-    this.masker = new SecretMasker([...urlSecrets(input.request.job.repositoryUrl), ...(input.secrets ?? [])]);
+    this.masker = new SecretMasker([
+      ...urlSecrets(input.request.job.repositoryUrl),
+      ...(input.secrets ?? []),
+    ]);
     this.sourceDir = join(input.workspaceDir, SOURCE_DIR);
     this.clean = input.request.strategy === 'Clean' || input.request.forceClean;
   }
@@ -98,7 +104,10 @@ class PipelineRun {
       Package: () => this.packageStage(),
       Upload: () => this.uploadStage(),
     };
-    this.log('INFO', `Starting ${this.input.request.strategy} build of ${job.projectName} (${job.configuration})`);
+    this.log(
+      'INFO',
+      `Starting ${this.input.request.strategy} build of ${job.projectName} (${job.configuration})`,
+    );
     const pending = STAGE_NAMES.filter((name) => isStageEnabled(job, name));
     for (const [index, name] of pending.entries()) {
       const later = pending.slice(index + 1);
@@ -115,7 +124,12 @@ class PipelineRun {
   }
 
   private endWithError(name: StageName, later: StageName[], error: unknown): PipelineOutcome {
-    const aborted = error instanceof OperationAbortedError ? error : this.input.signal.aborted ? abortReasonOf(this.input.signal) : null;
+    const aborted =
+      error instanceof OperationAbortedError
+        ? error
+        : this.input.signal.aborted
+          ? abortReasonOf(this.input.signal)
+          : null;
     let outcome: PipelineOutcome;
     if (aborted) {
       const timedOut = aborted.reason === 'timeout';
@@ -125,7 +139,9 @@ class PipelineRun {
       this.stage({ name, status: timedOut ? 'Failed' : 'Cancelled', message });
       outcome = { status: timedOut ? 'TimedOut' : 'Cancelled', errorMessage: message, failureKind: 'build' };
     } else {
-      const message = this.masker.mask(error instanceof StageFailure ? error.message : `${name} failed: ${errorMessage(error)}`);
+      const message = this.masker.mask(
+        error instanceof StageFailure ? error.message : `${name} failed: ${errorMessage(error)}`,
+      );
       this.stage({ name, status: 'Failed', message, ...this.diagnosticCounts(name) });
       const failureKind = error instanceof StageFailure ? error.failureKind : 'infrastructure';
       outcome = { status: 'Failed', errorMessage: message, failureKind };
@@ -150,7 +166,10 @@ class PipelineRun {
         throw new StageFailure(`Fetching sources failed: ${errorMessage(error)}`, 'infrastructure');
       }
     }
-    this.log('INFO', `Cloning ${maskUrlCredentials(job.repositoryUrl)} at ${job.gitRef}${this.clean ? ' (full history)' : ''}`);
+    this.log(
+      'INFO',
+      `Cloning ${maskUrlCredentials(job.repositoryUrl)} at ${job.gitRef}${this.clean ? ' (full history)' : ''}`,
+    );
     try {
       const result = await checkoutRepository({
         repositoryUrl: job.repositoryUrl,
@@ -181,7 +200,9 @@ class PipelineRun {
     await this.dotnet('Restore', restoreArgs(job, { clean: this.clean, lockedMode }), (line) => {
       if (parseRestoreLine(line)?.kind === 'restored') restoredProjects++;
     });
-    return restoredProjects > 0 ? `Restored ${restoredProjects} project(s)` : 'All projects are up-to-date for restore';
+    return restoredProjects > 0
+      ? `Restored ${restoredProjects} project(s)`
+      : 'All projects are up-to-date for restore';
   }
 
   private async buildStage(): Promise<string> {
@@ -213,7 +234,8 @@ class PipelineRun {
       const names = results.failures.slice(0, 5).map((failure) => failure.name);
       throw new StageFailure(`Tests failed: ${summary}. Failed: ${names.join(', ')}`);
     }
-    if (runFailure !== null) throw runFailure instanceof Error ? runFailure : new Error(errorMessage(runFailure));
+    if (runFailure !== null)
+      throw runFailure instanceof Error ? runFailure : new Error(errorMessage(runFailure));
     this.log('INFO', summary);
     return summary;
   }
@@ -252,7 +274,10 @@ class PipelineRun {
         createdAt: new Date().toISOString(),
       };
       this.listener.onArtifact(artifact);
-      this.log('INFO', `Stored artifact ${artifact.name} (${artifact.sizeBytes} bytes, sha256 ${artifact.sha256Hash})`);
+      this.log(
+        'INFO',
+        `Stored artifact ${artifact.name} (${artifact.sizeBytes} bytes, sha256 ${artifact.sha256Hash})`,
+      );
     }
     return candidates.length > 0 ? `Stored ${candidates.length} artifact(s)` : 'No artifacts were produced';
   }
@@ -272,7 +297,10 @@ class PipelineRun {
         onLine: (line) => {
           const diagnostic = parseDiagnosticLine(line, this.sourceDir);
           if (diagnostic) this.recordDiagnostic(diagnostic);
-          this.log(diagnostic?.severity === 'error' ? 'ERROR' : diagnostic?.severity === 'warning' ? 'WARN' : 'INFO', line);
+          this.log(
+            diagnostic?.severity === 'error' ? 'ERROR' : diagnostic?.severity === 'warning' ? 'WARN' : 'INFO',
+            line,
+          );
           onLine?.(line);
         },
       });
@@ -321,7 +349,9 @@ async function readTestResults(resultsDir: string): Promise<TestResults | null> 
     return null;
   }
   if (files.length === 0) return null;
-  const parsed = await Promise.all(files.sort().map(async (file) => parseTrx(await readFile(join(resultsDir, file), 'utf8'))));
+  const parsed = await Promise.all(
+    files.sort().map(async (file) => parseTrx(await readFile(join(resultsDir, file), 'utf8'))),
+  );
   return mergeTestResults(parsed);
 }
 
@@ -333,7 +363,9 @@ async function removeBuildOutputs(root: string): Promise<number> {
     .map((entry) => join(entry.parentPath, entry.name))
     .filter((path) => !relative(root, path).split(sep).includes('.git'));
   // Outermost first; nested ones disappear with their parents.
-  const outermost = targets.filter((path) => !targets.some((other) => other !== path && path.startsWith(other + sep)));
+  const outermost = targets.filter(
+    (path) => !targets.some((other) => other !== path && path.startsWith(other + sep)),
+  );
   await Promise.all(outermost.map((path) => rm(path, { recursive: true, force: true })));
   return outermost.length;
 }

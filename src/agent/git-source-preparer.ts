@@ -20,13 +20,21 @@ const PROJECT_FILE = /\.(csproj|fsproj|vbproj)$|^Directory\.Build\.props$/;
  */
 export class GitSourcePreparer implements SourcePreparer {
   constructor(
-    private readonly options: { workspaceRoot: string; contentStore: ContentStore; retryDelaysMs?: readonly number[] },
+    private readonly options: {
+      workspaceRoot: string;
+      contentStore: ContentStore;
+      retryDelaysMs?: readonly number[];
+    },
   ) {}
 
-  async prepare(request: BuildRequest, { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener }): Promise<PreparedSources> {
+  async prepare(
+    request: BuildRequest,
+    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<PreparedSources> {
     const { job } = request;
     const masker = new SecretMasker(urlSecrets(job.repositoryUrl));
-    const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) => listener.onLog(level, masker.mask(message));
+    const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) =>
+      listener.onLog(level, masker.mask(message));
     const directory = join(this.options.workspaceRoot, `sources-${request.executionId}`);
     const stage = (status: 'Running' | 'Succeeded' | 'Failed' | 'Cancelled', message: string | null = null) =>
       listener.onStage({ name: 'Clone', status, at: new Date().toISOString(), message });
@@ -45,7 +53,11 @@ export class GitSourcePreparer implements SourcePreparer {
         retryDelaysMs: this.options.retryDelaysMs,
       });
       listener.onCommit(checkout.commit);
-      const { manifestSha256, manifest } = await snapshotSources(directory, checkout.commit, this.options.contentStore);
+      const { manifestSha256, manifest } = await snapshotSources(
+        directory,
+        checkout.commit,
+        this.options.contentStore,
+      );
       const frameworks = await scanFrameworks(directory);
       const message = `Checked out commit ${checkout.commit}; ${manifest.entries.length} file(s) stored for peers`;
       log('INFO', message);
@@ -60,7 +72,8 @@ export class GitSourcePreparer implements SourcePreparer {
       stage('Failed', message);
       const at = new Date().toISOString();
       for (const name of STAGE_NAMES) {
-        if (name !== 'Clone' && isStageEnabled(job, name)) listener.onStage({ name, status: 'Skipped', at, message: 'Not run: Clone did not succeed' });
+        if (name !== 'Clone' && isStageEnabled(job, name))
+          listener.onStage({ name, status: 'Skipped', at, message: 'Not run: Clone did not succeed' });
       }
       log('ERROR', message);
       throw new SourcePreparationError(message, { cause: error });
@@ -74,8 +87,15 @@ async function scanFrameworks(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { withFileTypes: true, recursive: true });
   const frameworks = new Set<string>();
   for (const entry of entries) {
-    if (!entry.isFile() || !PROJECT_FILE.test(entry.name) || entry.parentPath.includes(`${join(directory, '.git')}`)) continue;
-    for (const framework of frameworksInProjectText(await readFile(join(entry.parentPath, entry.name), 'utf8'))) {
+    if (
+      !entry.isFile() ||
+      !PROJECT_FILE.test(entry.name) ||
+      entry.parentPath.includes(`${join(directory, '.git')}`)
+    )
+      continue;
+    for (const framework of frameworksInProjectText(
+      await readFile(join(entry.parentPath, entry.name), 'utf8'),
+    )) {
       frameworks.add(framework);
     }
   }

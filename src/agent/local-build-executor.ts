@@ -24,14 +24,24 @@ export class LocalBuildExecutor implements BuildExecutor {
     const keep = new Set(keepExecutionIds);
     const entries = await readdir(this.options.workspaceRoot).catch(() => [] as string[]);
     const stale = entries.filter((entry) => !keep.has(entry));
-    await Promise.all(stale.map((entry) => rm(join(this.options.workspaceRoot, entry), { recursive: true, force: true })));
+    await Promise.all(
+      stale.map((entry) => rm(join(this.options.workspaceRoot, entry), { recursive: true, force: true })),
+    );
     if (stale.length > 0) this.options.logger.info('removed stale workspaces', { count: stale.length });
     return stale.length;
   }
 
   async execute(
     request: BuildRequest,
-    { signal, listener, fetchSources }: { signal: AbortSignal; listener: BuildExecutionListener; fetchSources?: PipelineInput['fetchSources'] },
+    {
+      signal,
+      listener,
+      fetchSources,
+    }: {
+      signal: AbortSignal;
+      listener: BuildExecutionListener;
+      fetchSources?: PipelineInput['fetchSources'];
+    },
   ): Promise<BuildOutcome> {
     const workspaceDir = join(this.options.workspaceRoot, request.executionId);
     await rm(workspaceDir, { recursive: true, force: true });

@@ -40,7 +40,8 @@ export async function storeProjectOutputs(
   const entries = await storeTree(
     sourceDir,
     store,
-    (path) => path.startsWith(bin) || (path.startsWith(obj) && /\/(ref|refint)\/[^/]+$/.test(path.slice(obj.length))),
+    (path) =>
+      path.startsWith(bin) || (path.startsWith(obj) && /\/(ref|refint)\/[^/]+$/.test(path.slice(obj.length))),
   );
   const tree: ProjectOutputTree = { version: 1, projectPath, configuration, entries };
   const stored = await store.putStream(Readable.from([Buffer.from(JSON.stringify(tree))]));
@@ -48,21 +49,31 @@ export async function storeProjectOutputs(
 }
 
 /** Reads a stored output tree, refusing any path outside the workspace. */
-export async function readProjectOutputs(store: ContentStore, treeSha256: string): Promise<ProjectOutputTree> {
+export async function readProjectOutputs(
+  store: ContentStore,
+  treeSha256: string,
+): Promise<ProjectOutputTree> {
   const chunks: Buffer[] = [];
   for await (const chunk of store.openRead(treeSha256)) chunks.push(chunk as Buffer);
   const parsed = projectOutputTreeSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-  if (!parsed.success) throw new SourceManifestError(`output tree ${treeSha256} is invalid: ${parsed.error.message}`);
+  if (!parsed.success)
+    throw new SourceManifestError(`output tree ${treeSha256} is invalid: ${parsed.error.message}`);
   for (const entry of parsed.data.entries) {
     if (!isSafeRelativePath(entry.path) || entry.kind === 'symlink') {
-      throw new SourceManifestError(`output tree ${treeSha256} has an entry outside the workspace: ${entry.path}`);
+      throw new SourceManifestError(
+        `output tree ${treeSha256} has an entry outside the workspace: ${entry.path}`,
+      );
     }
   }
   return parsed.data;
 }
 
 /** Places referenced projects' outputs into a workspace, where MSBuild expects them. */
-export async function placeProjectOutputs(store: ContentStore, treeSha256s: readonly string[], sourceDir: string): Promise<void> {
+export async function placeProjectOutputs(
+  store: ContentStore,
+  treeSha256s: readonly string[],
+  sourceDir: string,
+): Promise<void> {
   for (const treeSha256 of treeSha256s) {
     await materializeSources(await readProjectOutputs(store, treeSha256), store, sourceDir);
   }

@@ -30,7 +30,13 @@ export async function storeTree(
     } else if (entry.isFile()) {
       const info = await lstat(absolute);
       const stored = await store.putFile(absolute);
-      entries.push({ kind: 'file', path, sha256: stored.sha256, sizeBytes: stored.sizeBytes, executable: (info.mode & 0o111) !== 0 });
+      entries.push({
+        kind: 'file',
+        path,
+        sha256: stored.sha256,
+        sizeBytes: stored.sizeBytes,
+        executable: (info.mode & 0o111) !== 0,
+      });
     }
   }
   return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -69,10 +75,12 @@ export async function readManifest(store: ContentStore, manifestSha256: string):
     throw new SourceManifestError(`source manifest ${manifestSha256} is not JSON`);
   }
   const result = sourceManifestSchema.safeParse(parsed);
-  if (!result.success) throw new SourceManifestError(`source manifest ${manifestSha256} is invalid: ${result.error.message}`);
+  if (!result.success)
+    throw new SourceManifestError(`source manifest ${manifestSha256} is invalid: ${result.error.message}`);
   const symlinks = new Set(result.data.entries.filter((e) => e.kind === 'symlink').map((e) => e.path));
   for (const entry of result.data.entries) {
-    if (!isSafeRelativePath(entry.path)) throw new SourceManifestError(`source manifest path escapes the workspace: ${entry.path}`);
+    if (!isSafeRelativePath(entry.path))
+      throw new SourceManifestError(`source manifest path escapes the workspace: ${entry.path}`);
     // Writing below a symlink would write wherever it points.
     const segments = entry.path.split('/');
     for (let i = 1; i < segments.length; i++) {

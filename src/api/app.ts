@@ -35,7 +35,12 @@ export function createApiApp(deps: ApiDependencies): Koa {
     ctx.state.traceId = traceIdOf(ctx.get('traceparent') || undefined);
     const started = performance.now();
     await next();
-    logger.debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) });
+    logger.debug('request', {
+      method: ctx.method,
+      path: ctx.path,
+      status: ctx.status,
+      ms: Math.round(performance.now() - started),
+    });
   });
   app.use(errorMiddleware(logger));
   app.use(async (ctx, next) => {

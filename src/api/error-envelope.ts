@@ -30,8 +30,19 @@ export class HttpError extends BuildMeshError {
   }
 }
 
-export function envelope(ctx: Context, error: string, message: string, details: ErrorEnvelope['details'] = []): ErrorEnvelope {
-  return { error, message, traceId: String(ctx.state.traceId ?? ''), timestamp: new Date().toISOString(), details };
+export function envelope(
+  ctx: Context,
+  error: string,
+  message: string,
+  details: ErrorEnvelope['details'] = [],
+): ErrorEnvelope {
+  return {
+    error,
+    message,
+    traceId: String(ctx.state.traceId ?? ''),
+    timestamp: new Date().toISOString(),
+    details,
+  };
 }
 
 /**
@@ -50,7 +61,8 @@ export function errorMiddleware(logger: Logger) {
       if (error instanceof BuildMeshError && mapped) {
         const problems = 'problems' in error ? (error.problems as FieldProblem[]) : [];
         ctx.status = mapped.status;
-        const message = error.code === 'ValidationFailed' ? 'One or more validation errors occurred' : error.message;
+        const message =
+          error.code === 'ValidationFailed' ? 'One or more validation errors occurred' : error.message;
         ctx.body = envelope(ctx, mapped.error, message, problems);
         if (mapped.status >= 500) logger.error('request failed', { path: ctx.path, error: error.message });
         return;

@@ -30,6 +30,9 @@ export async function readJsonBody(ctx: Context, limit = MAX_BODY_BYTES): Promis
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new HttpError('BadRequest', `The request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new HttpError(
+      'BadRequest',
+      `The request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

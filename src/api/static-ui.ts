@@ -28,7 +28,10 @@ const API_PREFIXES = ['/api/', '/health', '/metrics', '/swagger'];
 export function staticUi(directory: string) {
   const root = normalize(directory + sep);
   return async (ctx: Context, next: Next): Promise<void> => {
-    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || API_PREFIXES.some((prefix) => ctx.path.startsWith(prefix))) {
+    if (
+      (ctx.method !== 'GET' && ctx.method !== 'HEAD') ||
+      API_PREFIXES.some((prefix) => ctx.path.startsWith(prefix))
+    ) {
       await next();
       return;
     }
@@ -48,7 +51,8 @@ export function staticUi(directory: string) {
     if (!file || !(await isFile(file))) {
       if (ctx.path === '/') {
         ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = 'The Build Mesh UI is not built. Run "npm run build:renderer" (npm start does it), or use the REST API under /api/v1.\n';
+        ctx.body =
+          'The Build Mesh UI is not built. Run "npm run build:renderer" (npm start does it), or use the REST API under /api/v1.\n';
         return;
       }
       await next();
@@ -56,7 +60,10 @@ export function staticUi(directory: string) {
     }
     ctx.type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
     ctx.set('Content-Security-Policy', UI_CONTENT_SECURITY_POLICY);
-    ctx.set('Cache-Control', file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+    ctx.set(
+      'Cache-Control',
+      file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+    );
     ctx.body = createReadStream(file);
   };
 }

@@ -57,8 +57,15 @@ const silent: Logger = {
 
 /** An executor whose builds end only when the test says so, or when aborted. */
 class ControlledExecutor implements BuildExecutor {
-  readonly started: { request: BuildRequest; listener: BuildExecutionListener; finish: (o: BuildOutcome) => void }[] = [];
-  execute(request: BuildRequest, options: { signal: AbortSignal; listener: BuildExecutionListener }): Promise<BuildOutcome> {
+  readonly started: {
+    request: BuildRequest;
+    listener: BuildExecutionListener;
+    finish: (o: BuildOutcome) => void;
+  }[] = [];
+  execute(
+    request: BuildRequest,
+    options: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<BuildOutcome> {
     return new Promise((resolve) => {
       options.listener.onStage({ name: 'Clone', status: 'Running', at: new Date().toISOString() });
       options.signal.addEventListener('abort', () => {
@@ -76,7 +83,11 @@ class ControlledExecutor implements BuildExecutor {
 }
 
 let ids = 0;
-function makeCoordinator(store = new MemoryStore(), executor: BuildExecutor = new ControlledExecutor(), max = 1) {
+function makeCoordinator(
+  store = new MemoryStore(),
+  executor: BuildExecutor = new ControlledExecutor(),
+  max = 1,
+) {
   const logs = new MemoryLogs();
   const coordinator = new BuildCoordinator({
     store,
@@ -140,7 +151,11 @@ describe('BuildCoordinator', () => {
     const queued = coordinator.submit(body());
 
     expect(coordinator.cancel(queued.record.executionId).status).toBe('Cancelled');
-    expect(store.get(queued.record.executionId)?.stages.every((s) => s.status === 'Skipped' || s.status === 'Succeeded')).toBe(true);
+    expect(
+      store
+        .get(queued.record.executionId)
+        ?.stages.every((s) => s.status === 'Skipped' || s.status === 'Succeeded'),
+    ).toBe(true);
 
     expect(coordinator.cancel(running.record.executionId).status).toBe('Cancelling');
     await until(() => store.get(running.record.executionId)?.status === 'Cancelled');
@@ -153,7 +168,8 @@ describe('BuildCoordinator', () => {
     const { coordinator, store } = makeCoordinator(undefined, executor);
     const realSetTimeout = globalThis.setTimeout;
     // Let the coordinator's one-minute timer fire immediately.
-    globalThis.setTimeout = ((fn: () => void, ms?: number) => realSetTimeout(fn, ms === 60_000 ? 1 : ms)) as typeof setTimeout;
+    globalThis.setTimeout = ((fn: () => void, ms?: number) =>
+      realSetTimeout(fn, ms === 60_000 ? 1 : ms)) as typeof setTimeout;
     try {
       const { record } = coordinator.submit(body({ timeoutMinutes: 1 }));
       await until(() => store.get(record.executionId)?.status === 'TimedOut');
@@ -181,7 +197,11 @@ describe('BuildCoordinator', () => {
       status: 'Running',
       currentStage: 'Build',
       stages: running.stages.map((s) =>
-        s.name === 'Build' ? { ...s, status: 'Running', startTime: 't' } : s.name === 'Clone' || s.name === 'Restore' ? { ...s, status: 'Succeeded' } : s,
+        s.name === 'Build'
+          ? { ...s, status: 'Running', startTime: 't' }
+          : s.name === 'Clone' || s.name === 'Restore'
+            ? { ...s, status: 'Succeeded' }
+            : s,
       ),
     });
 
@@ -191,7 +211,14 @@ describe('BuildCoordinator', () => {
     const failed = store.get(interrupted.record.executionId)!;
     expect(failed.status).toBe('Failed');
     expect(failed.errorMessage).toContain('during Build');
-    expect(failed.stages.map((s) => s.status)).toEqual(['Succeeded', 'Succeeded', 'Failed', 'Skipped', 'Skipped', 'Skipped']);
+    expect(failed.stages.map((s) => s.status)).toEqual([
+      'Succeeded',
+      'Succeeded',
+      'Failed',
+      'Skipped',
+      'Skipped',
+      'Skipped',
+    ]);
     await until(() => executor.started.some((s) => s.request.executionId === waiting.record.executionId));
     await second.coordinator.stop();
     expect(store.get(waiting.record.executionId)?.status).toBe('Failed');

@@ -68,9 +68,19 @@ export class BuildCoordinator {
       for (const current of record.stages) {
         if (current.name === record.currentStage) reached = true;
         if (current.status === 'Running') {
-          stages = applyStageUpdate(stages, { name: current.name, status: 'Failed', at: this.now().toISOString(), message });
+          stages = applyStageUpdate(stages, {
+            name: current.name,
+            status: 'Failed',
+            at: this.now().toISOString(),
+            message,
+          });
         } else if (reached && current.status === 'Pending') {
-          stages = applyStageUpdate(stages, { name: current.name, status: 'Skipped', at: this.now().toISOString(), message: 'Not run' });
+          stages = applyStageUpdate(stages, {
+            name: current.name,
+            status: 'Skipped',
+            at: this.now().toISOString(),
+            message: 'Not run',
+          });
         }
       }
       this.save({
@@ -84,7 +94,9 @@ export class BuildCoordinator {
       await this.options.logs.complete(record.executionId);
       this.logger.warn('marked interrupted build as failed', { executionId: record.executionId, stage });
     }
-    const queued = this.options.store.listByStatus(['Queued']).sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
+    const queued = this.options.store
+      .listByStatus(['Queued'])
+      .sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
     for (const record of queued) this.enqueue(record);
     if (queued.length > 0) this.logger.info('re-queued accepted builds', { count: queued.length });
     this.pump();
@@ -128,10 +140,18 @@ export class BuildCoordinator {
       attempts: [],
     };
     this.options.store.insert(record);
-    this.appendLog(record.executionId, 'INFO', `Build ${record.executionId} queued (${request.strategy}, ${request.job.projectName})`);
+    this.appendLog(
+      record.executionId,
+      'INFO',
+      `Build ${record.executionId} queued (${request.strategy}, ${request.job.projectName})`,
+    );
     this.enqueue(record);
     const queuePosition = this.queuePosition(record.executionId);
-    this.logger.info('build accepted', { executionId: record.executionId, strategy: request.strategy, queuePosition });
+    this.logger.info('build accepted', {
+      executionId: record.executionId,
+      strategy: request.strategy,
+      queuePosition,
+    });
     setImmediate(() => this.pump());
     return { record, queuePosition };
   }
@@ -169,7 +189,9 @@ export class BuildCoordinator {
   cancel(executionId: string): BuildRecord {
     const record = this.get(executionId);
     if (isTerminalStatus(record.status)) {
-      throw new ConflictError(`Build '${executionId}' has already finished (${record.status}) and cannot be cancelled`);
+      throw new ConflictError(
+        `Build '${executionId}' has already finished (${record.status}) and cannot be cancelled`,
+      );
     }
     const queueIndex = this.queue.indexOf(executionId);
     if (queueIndex >= 0) {
@@ -232,7 +254,9 @@ export class BuildCoordinator {
       const build: RunningBuild = { controller: new AbortController(), record, done: Promise.resolve() };
       this.running.set(record.executionId, build);
       build.done = this.run(build)
-        .catch((error: unknown) => this.logger.error('build driver failed', { executionId, error: errorMessage(error) }))
+        .catch((error: unknown) =>
+          this.logger.error('build driver failed', { executionId, error: errorMessage(error) }),
+        )
         .finally(() => {
           this.running.delete(record.executionId);
           this.pump();
@@ -254,7 +278,11 @@ export class BuildCoordinator {
       agent: this.options.agent,
       queueReason: null,
     }));
-    this.appendLog(executionId, 'INFO', `Selected agent ${this.options.agent.agentId} (${this.options.agent.hostname})`);
+    this.appendLog(
+      executionId,
+      'INFO',
+      `Selected agent ${this.options.agent.agentId} (${this.options.agent.hostname})`,
+    );
     const timeout = setTimeout(
       () => controller.abort(new OperationAbortedError('timeout')),
       request.job.timeoutMinutes * 60_000,
@@ -268,18 +296,29 @@ export class BuildCoordinator {
           stages: applyStageUpdate(current.stages, stage),
         })),
       onCommit: (commit) => update((current) => ({ ...current, resolvedCommit: commit })),
-      onDiagnostics: (diagnostics) => update((current) => ({ ...current, diagnostics: [...current.diagnostics, ...diagnostics] }), false),
+      onDiagnostics: (diagnostics) =>
+        update((current) => ({ ...current, diagnostics: [...current.diagnostics, ...diagnostics] }), false),
       onTestResults: (testResults) => update((current) => ({ ...current, testResults })),
       onAttempt: (attempt) =>
         update((current) => ({
           ...current,
-          agent: { agentId: attempt.agentId, hostname: attempt.hostname, targetType: current.agent?.targetType ?? this.options.agent.targetType },
-          attempts: [...current.attempts.filter((a) => a.attempt !== attempt.attempt), attempt].sort((a, b) => a.attempt - b.attempt),
+          agent: {
+            agentId: attempt.agentId,
+            hostname: attempt.hostname,
+            targetType: current.agent?.targetType ?? this.options.agent.targetType,
+          },
+          attempts: [...current.attempts.filter((a) => a.attempt !== attempt.attempt), attempt].sort(
+            (a, b) => a.attempt - b.attempt,
+          ),
         })),
       onArtifact: (produced) =>
         update((current) => {
           const artifactId = this.options.newId();
-          const artifact: BuildArtifact = { ...produced, artifactId, downloadUrl: `/api/v1/artifacts/${artifactId}/download` };
+          const artifact: BuildArtifact = {
+            ...produced,
+            artifactId,
+            downloadUrl: `/api/v1/artifacts/${artifactId}/download`,
+          };
           return { ...current, artifacts: [...current.artifacts, artifact] };
         }),
     };
@@ -288,7 +327,11 @@ export class BuildCoordinator {
     try {
       outcome = await this.options.executor.execute(request, { signal: controller.signal, listener });
     } catch (error) {
-      outcome = { status: 'Failed', errorMessage: `Agent failed: ${errorMessage(error)}`, failureKind: 'infrastructure' };
+      outcome = {
+        status: 'Failed',
+        errorMessage: `Agent failed: ${errorMessage(error)}`,
+        failureKind: 'infrastructure',
+      };
     } finally {
       clearTimeout(timeout);
     }

@@ -1,14 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import type { BuildAttempt, BuildExecutionListener, BuildExecutor, BuildOutcome } from '../core/build-execution.js';
+import type {
+  BuildAttempt,
+  BuildExecutionListener,
+  BuildExecutor,
+  BuildOutcome,
+} from '../core/build-execution.js';
 import { parseBuildRequest } from '../core/build-request.js';
 import { frameworksForSdks } from '../core/capabilities.js';
-import { JobRejectedError, OperationAbortedError, PeerLostError, SourcePreparationError } from '../core/errors.js';
+import {
+  JobRejectedError,
+  OperationAbortedError,
+  PeerLostError,
+  SourcePreparationError,
+} from '../core/errors.js';
 import type { PeerDirectory, PreparedSources, RemoteJobRunner, SourcePreparer } from '../core/mesh-ports.js';
 import type { PeerCandidate } from '../core/peer-selection.js';
 import type { Logger } from '../core/ports.js';
 import { MeshBuildExecutor } from './mesh-build-executor.js';
 
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silent };
+const silent: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silent,
+};
 
 function candidate(agentId: string, overrides: Partial<PeerCandidate> = {}): PeerCandidate {
   return {
@@ -19,7 +35,11 @@ function candidate(agentId: string, overrides: Partial<PeerCandidate> = {}): Pee
     freeSlots: 1,
     cpuUsage: 0,
     memoryUsage: 0,
-    capabilities: { os: 'linux', buildableFrameworks: frameworksForSdks(['10.0.100']), installedTools: ['dotnet', 'git'] },
+    capabilities: {
+      os: 'linux',
+      buildableFrameworks: frameworksForSdks(['10.0.100']),
+      installedTools: ['dotnet', 'git'],
+    },
     ...overrides,
   };
 }
@@ -56,10 +76,18 @@ function recorder() {
 
 const request = parseBuildRequest(
   { repositoryUrl: 'file:///tmp/r.git', gitRef: 'main', solutionPath: 'A.sln' },
-  { newId: () => '00000000-0000-4000-8000-000000000009', now: new Date(), runnableStrategies: ['Incremental'] },
+  {
+    newId: () => '00000000-0000-4000-8000-000000000009',
+    now: new Date(),
+    runnableStrategies: ['Incremental'],
+  },
 );
 
-const prepared: PreparedSources = { manifestSha256: 'a'.repeat(64), commit: 'b'.repeat(40), frameworks: ['net10.0'] };
+const prepared: PreparedSources = {
+  manifestSha256: 'a'.repeat(64),
+  commit: 'b'.repeat(40),
+  frameworks: ['net10.0'],
+};
 
 function makeExecutor(
   peers: PeerCandidate[],
@@ -86,34 +114,51 @@ function makeExecutor(
   return { executor, directory, prepares: () => prepares };
 }
 
-const run = (executor: MeshBuildExecutor, listener: BuildExecutionListener, signal = new AbortController().signal) =>
-  executor.execute(request, { signal, listener });
+const run = (
+  executor: MeshBuildExecutor,
+  listener: BuildExecutionListener,
+  signal = new AbortController().signal,
+) => executor.execute(request, { signal, listener });
 
 describe('MeshBuildExecutor', () => {
   it('runs on the chosen remote peer with sources prepared once', async () => {
     const ran: string[] = [];
-    const { executor, prepares } = makeExecutor([candidate('self', { status: 'Maintenance' }), candidate('b')], (peerId) => {
-      ran.push(peerId);
-      return Promise.resolve({ status: 'Succeeded' });
-    });
+    const { executor, prepares } = makeExecutor(
+      [candidate('self', { status: 'Maintenance' }), candidate('b')],
+      (peerId) => {
+        ran.push(peerId);
+        return Promise.resolve({ status: 'Succeeded' });
+      },
+    );
     const { attempts, listener } = recorder();
     expect(await run(executor, listener)).toEqual({ status: 'Succeeded' });
     expect(ran).toEqual(['b']);
     expect(prepares()).toBe(1);
-    expect(attempts.map((a) => `${a.attempt}:${a.agentId}:${a.outcome}`)).toEqual(['1:b:Running', '1:b:Succeeded']);
+    expect(attempts.map((a) => `${a.attempt}:${a.agentId}:${a.outcome}`)).toEqual([
+      '1:b:Running',
+      '1:b:Succeeded',
+    ]);
   });
 
   it('retries an infrastructure failure on another peer, reusing the sources and resetting later stages', async () => {
     const ran: string[] = [];
-    const { executor, prepares } = makeExecutor([candidate('b'), candidate('c', { cpuUsage: 50 })], (peerId) => {
-      ran.push(peerId);
-      return peerId === 'b' ? Promise.reject(new PeerLostError('b', 'connection to b lost')) : Promise.resolve({ status: 'Succeeded' });
-    });
+    const { executor, prepares } = makeExecutor(
+      [candidate('b'), candidate('c', { cpuUsage: 50 })],
+      (peerId) => {
+        ran.push(peerId);
+        return peerId === 'b'
+          ? Promise.reject(new PeerLostError('b', 'connection to b lost'))
+          : Promise.resolve({ status: 'Succeeded' });
+      },
+    );
     const { attempts, logs, stages, listener } = recorder();
     expect(await run(executor, listener)).toEqual({ status: 'Succeeded' });
     expect(ran).toEqual(['b', 'c']);
     expect(prepares()).toBe(1);
-    expect(attempts.filter((a) => a.endTime).map((a) => `${a.attempt}:${a.agentId}:${a.outcome}`)).toEqual(['1:b:Lost', '2:c:Succeeded']);
+    expect(attempts.filter((a) => a.endTime).map((a) => `${a.attempt}:${a.agentId}:${a.outcome}`)).toEqual([
+      '1:b:Lost',
+      '2:c:Succeeded',
+    ]);
     expect(attempts[1]?.reason).toBe('connection to b lost');
     expect(logs.some((line) => line.includes('Retrying on another peer in 0.001s'))).toBe(true);
     expect(stages).toContain('Restore:Pending');
@@ -121,7 +166,11 @@ describe('MeshBuildExecutor', () => {
   });
 
   it('never retries a build failure', async () => {
-    const failed: BuildOutcome = { status: 'Failed', errorMessage: '1 error(s): CS1002', failureKind: 'build' };
+    const failed: BuildOutcome = {
+      status: 'Failed',
+      errorMessage: '1 error(s): CS1002',
+      failureKind: 'build',
+    };
     let calls = 0;
     const { executor } = makeExecutor([candidate('b'), candidate('c')], () => {
       calls++;
@@ -144,15 +193,23 @@ describe('MeshBuildExecutor', () => {
 
   it('moves on at once when a peer declines, without using up an attempt', async () => {
     const { executor } = makeExecutor([candidate('b'), candidate('c'), candidate('d')], (peerId) =>
-      peerId === 'd' ? Promise.resolve({ status: 'Succeeded' }) : Promise.reject(new JobRejectedError(peerId, 'busy')),
+      peerId === 'd'
+        ? Promise.resolve({ status: 'Succeeded' })
+        : Promise.reject(new JobRejectedError(peerId, 'busy')),
     );
     const { attempts, listener } = recorder();
     expect(await run(executor, listener)).toEqual({ status: 'Succeeded' });
-    expect(attempts.filter((a) => a.endTime).map((a) => a.outcome)).toEqual(['Rejected', 'Rejected', 'Succeeded']);
+    expect(attempts.filter((a) => a.endTime).map((a) => a.outcome)).toEqual([
+      'Rejected',
+      'Rejected',
+      'Succeeded',
+    ]);
   });
 
   it('runs locally when this node is the best peer, and fails cleanly when the clone fails', async () => {
-    const local = makeExecutor([candidate('self'), candidate('b', { status: 'Building' })], () => Promise.reject(new Error('not used')));
+    const local = makeExecutor([candidate('self'), candidate('b', { status: 'Building' })], () =>
+      Promise.reject(new Error('not used')),
+    );
     expect(await run(local.executor, recorder().listener)).toEqual({ status: 'Succeeded' });
     expect(local.prepares()).toBe(0);
 
@@ -176,8 +233,13 @@ describe('MeshBuildExecutor', () => {
   });
 
   it('keeps a build queued with a readable reason until a capable peer appears', () => {
-    const { executor, directory } = makeExecutor([candidate('nosdk', { capabilities: { os: 'linux', buildableFrameworks: [], installedTools: ['git'] } })], () =>
-      Promise.resolve({ status: 'Succeeded' }),
+    const { executor, directory } = makeExecutor(
+      [
+        candidate('nosdk', {
+          capabilities: { os: 'linux', buildableFrameworks: [], installedTools: ['git'] },
+        }),
+      ],
+      () => Promise.resolve({ status: 'Succeeded' }),
     );
     expect(executor.checkStart(request)).toEqual({ ready: false, reason: 'no peer with a .NET SDK online' });
     let changed = 0;

@@ -1,6 +1,17 @@
-import type { BuildAttempt, BuildExecutionListener, BuildExecutor, BuildOutcome, StartCheck } from '../core/build-execution.js';
+import type {
+  BuildAttempt,
+  BuildExecutionListener,
+  BuildExecutor,
+  BuildOutcome,
+  StartCheck,
+} from '../core/build-execution.js';
 import { isStageEnabled } from '../core/build-stages.js';
-import { JobRejectedError, OperationAbortedError, SourcePreparationError, errorMessage } from '../core/errors.js';
+import {
+  JobRejectedError,
+  OperationAbortedError,
+  SourcePreparationError,
+  errorMessage,
+} from '../core/errors.js';
 import type { PeerDirectory, PreparedSources, RemoteJobRunner, SourcePreparer } from '../core/mesh-ports.js';
 import { STAGE_NAMES, type BuildRequest } from '../core/models.js';
 import { selectPeer, type BuildDemand } from '../core/peer-selection.js';
@@ -37,7 +48,9 @@ export class MeshBuildExecutor implements BuildExecutor {
   }
 
   checkStart(request: BuildRequest): StartCheck {
-    const selection = selectPeer(this.options.peers.candidates(), demandOf(request, null), { lastAssigned: this.lastAssigned });
+    const selection = selectPeer(this.options.peers.candidates(), demandOf(request, null), {
+      lastAssigned: this.lastAssigned,
+    });
     return selection.peer ? { ready: true } : { ready: false, reason: selection.reason };
   }
 
@@ -45,7 +58,10 @@ export class MeshBuildExecutor implements BuildExecutor {
     this.options.peers.onChange(listener);
   }
 
-  async execute(request: BuildRequest, { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener }): Promise<BuildOutcome> {
+  async execute(
+    request: BuildRequest,
+    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<BuildOutcome> {
     const maxAttempts = this.options.maxAttempts ?? 3;
     const delays = this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const excluded = new Set<string>();
@@ -83,14 +99,23 @@ export class MeshBuildExecutor implements BuildExecutor {
           outcome = await this.options.local.execute(request, { signal, listener });
         } else {
           sources ??= await this.options.sources.prepare(request, { signal, listener });
-          outcome = await this.options.remote.run(peer.agentId, { request, attempt, source: sources }, { signal, listener });
+          outcome = await this.options.remote.run(
+            peer.agentId,
+            { request, attempt, source: sources },
+            { signal, listener },
+          );
         }
       } catch (error) {
         if (error instanceof JobRejectedError) {
           // Not an attempt: the peer never started; try the next one at once.
           excluded.add(peer.agentId);
           attempt--;
-          listener.onAttempt?.({ ...record, endTime: this.now().toISOString(), outcome: 'Rejected', reason: error.reason });
+          listener.onAttempt?.({
+            ...record,
+            endTime: this.now().toISOString(),
+            outcome: 'Rejected',
+            reason: error.reason,
+          });
           listener.onLog('WARN', `${record.hostname} declined the build: ${error.reason}`);
           continue;
         }
@@ -109,7 +134,10 @@ export class MeshBuildExecutor implements BuildExecutor {
       excluded.add(peer.agentId);
       lastFailure = outcome.errorMessage;
       const delayMs = delays[Math.min(attempt - 1, delays.length - 1)] ?? 0;
-      listener.onLog('WARN', `Attempt ${attempt} on ${record.hostname} failed: ${outcome.errorMessage}. Retrying on another peer in ${delayMs / 1000}s...`);
+      listener.onLog(
+        'WARN',
+        `Attempt ${attempt} on ${record.hostname} failed: ${outcome.errorMessage}. Retrying on another peer in ${delayMs / 1000}s...`,
+      );
       this.resetStagesAfterClone(request, listener);
       try {
         await this.options.sleep(delayMs, signal);
@@ -117,7 +145,11 @@ export class MeshBuildExecutor implements BuildExecutor {
         return this.outcomeOfError(new OperationAbortedError('cancelled'), request, signal);
       }
     }
-    return { status: 'Failed', errorMessage: `Build failed after ${maxAttempts} attempts: ${lastFailure ?? 'unknown'}`, failureKind: 'infrastructure' };
+    return {
+      status: 'Failed',
+      errorMessage: `Build failed after ${maxAttempts} attempts: ${lastFailure ?? 'unknown'}`,
+      failureKind: 'infrastructure',
+    };
   }
 
   private outcomeOfError(error: unknown, request: BuildRequest, signal: AbortSignal): BuildOutcome {
@@ -128,10 +160,17 @@ export class MeshBuildExecutor implements BuildExecutor {
       const reason: unknown = signal.reason;
       const timedOut = reason instanceof OperationAbortedError && reason.reason === 'timeout';
       return timedOut
-        ? { status: 'TimedOut', errorMessage: `Build timed out after ${request.job.timeoutMinutes} minute(s)`, failureKind: 'build' }
+        ? {
+            status: 'TimedOut',
+            errorMessage: `Build timed out after ${request.job.timeoutMinutes} minute(s)`,
+            failureKind: 'build',
+          }
         : { status: 'Cancelled', errorMessage: 'Build cancelled', failureKind: 'build' };
     }
-    this.options.logger.warn('peer attempt failed', { executionId: request.executionId, error: errorMessage(error) });
+    this.options.logger.warn('peer attempt failed', {
+      executionId: request.executionId,
+      error: errorMessage(error),
+    });
     return { status: 'Failed', errorMessage: errorMessage(error), failureKind: 'infrastructure' };
   }
 
@@ -139,13 +178,15 @@ export class MeshBuildExecutor implements BuildExecutor {
   private resetStagesAfterClone(request: BuildRequest, listener: BuildExecutionListener): void {
     const at = this.now().toISOString();
     for (const name of STAGE_NAMES) {
-      if (name !== 'Clone' && isStageEnabled(request.job, name)) listener.onStage({ name, status: 'Pending', at, message: null });
+      if (name !== 'Clone' && isStageEnabled(request.job, name))
+        listener.onStage({ name, status: 'Pending', at, message: null });
     }
   }
 }
 
 /** What a build needs: its pool, the frameworks its projects name (once known), and a .NET SDK. */
 export function demandOf(request: BuildRequest, sources: PreparedSources | null): BuildDemand {
-  const frameworks = sources?.frameworks ?? (request.job.targetFramework ? [request.job.targetFramework] : []);
+  const frameworks =
+    sources?.frameworks ?? (request.job.targetFramework ? [request.job.targetFramework] : []);
   return { targetPool: request.targetPool, frameworks, tools: ['dotnet'] };
 }

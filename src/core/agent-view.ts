@@ -69,7 +69,11 @@ export function healthChecks(capabilities: AgentCapabilities): HealthCheck[] {
       : { name: 'Git', status: 'Unhealthy', description: 'git not found on PATH' },
     capabilities.dockerVersion
       ? { name: 'Docker', status: 'Healthy', description: `docker ${capabilities.dockerVersion}` }
-      : { name: 'Docker', status: 'Degraded', description: 'docker not found; container builds are unavailable' },
+      : {
+          name: 'Docker',
+          status: 'Degraded',
+          description: 'docker not found; container builds are unavailable',
+        },
     capabilities.availableDiskSpaceGB >= MIN_HEALTHY_DISK_GB
       ? { name: 'Disk Space', status: 'Healthy', description: `${capabilities.availableDiskSpaceGB} GB free` }
       : {

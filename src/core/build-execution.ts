@@ -42,7 +42,10 @@ export type BuildOutcome =
 
 /** Port: something that can run a whole build (this machine's agent, or a peer through the mesh). */
 export interface BuildExecutor {
-  execute(request: BuildRequest, options: { signal: AbortSignal; listener: BuildExecutionListener }): Promise<BuildOutcome>;
+  execute(
+    request: BuildRequest,
+    options: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<BuildOutcome>;
   /** Checked before a queued build starts; a build that cannot start stays Queued with the reason. */
   checkStart?(request: BuildRequest): StartCheck;
   /** Registers a callback for when `checkStart` may answer differently (a peer appeared, a slot freed). */

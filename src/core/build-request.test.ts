@@ -47,7 +47,11 @@ describe('parseBuildRequest', () => {
 
   it('accepts the nested form and copies requesterEmail between levels', () => {
     const request = parseBuildRequest(
-      { job: { ...valid, projectName: 'App', requesterEmail: 'dev@example.com' }, strategy: 'clean', targetPool: 'linux' },
+      {
+        job: { ...valid, projectName: 'App', requesterEmail: 'dev@example.com' },
+        strategy: 'clean',
+        targetPool: 'linux',
+      },
       context,
     );
     expect(request.strategy).toBe('Clean');
@@ -58,7 +62,13 @@ describe('parseBuildRequest', () => {
 
   it('lists every bad field at once', () => {
     const problems = problemsOf({ repositoryUrl: 'not a url', strategy: 'Fastest', timeoutMinutes: 0 });
-    expect(Object.keys(problems).sort()).toEqual(['gitRef', 'repositoryUrl', 'solutionPath', 'strategy', 'timeoutMinutes']);
+    expect(Object.keys(problems).sort()).toEqual([
+      'gitRef',
+      'repositoryUrl',
+      'solutionPath',
+      'strategy',
+      'timeoutMinutes',
+    ]);
     expect(problems.strategy).toContain('Incremental, Clean, Cached, Distributed, Canary');
     expect(problems.solutionPath).toContain('is required');
   });
@@ -69,16 +79,24 @@ describe('parseBuildRequest', () => {
   });
 
   it('rejects git option injection in the URL and the ref', () => {
-    const problems = problemsOf({ ...valid, repositoryUrl: '--upload-pack=touch /tmp/x', gitRef: '--upload-pack=evil' });
+    const problems = problemsOf({
+      ...valid,
+      repositoryUrl: '--upload-pack=touch /tmp/x',
+      gitRef: '--upload-pack=evil',
+    });
     expect(problems.repositoryUrl).toContain('git option');
     expect(problems.gitRef).toContain('git option');
-    expect(problemsOf({ ...valid, repositoryUrl: 'ext::sh -c touch% /tmp/pwned' }).repositoryUrl).toBeDefined();
+    expect(
+      problemsOf({ ...valid, repositoryUrl: 'ext::sh -c touch% /tmp/pwned' }).repositoryUrl,
+    ).toBeDefined();
   });
 
   it('rejects paths that leave the repository and normalises Windows separators', () => {
     expect(problemsOf({ ...valid, solutionPath: '../other/X.sln' }).solutionPath).toContain('relative path');
     expect(problemsOf({ ...valid, solutionPath: '/etc/X.sln' }).solutionPath).toContain('absolute');
-    expect(parseBuildRequest({ ...valid, solutionPath: 'src\\App\\App.csproj' }, context).job.solutionPath).toBe('src/App/App.csproj');
+    expect(
+      parseBuildRequest({ ...valid, solutionPath: 'src\\App\\App.csproj' }, context).job.solutionPath,
+    ).toBe('src/App/App.csproj');
   });
 
   it('refuses a known strategy this node cannot run, naming the allowed ones', () => {
@@ -102,6 +120,8 @@ describe('parseBuildRequest', () => {
   it('limits metadata and build property names', () => {
     const metadata = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
     expect(problemsOf({ ...valid, metadata }).metadata).toContain('at most 50');
-    expect(problemsOf({ ...valid, buildProperties: { 'bad name': 'x' } })['buildProperties.bad name']).toContain('keys');
+    expect(
+      problemsOf({ ...valid, buildProperties: { 'bad name': 'x' } })['buildProperties.bad name'],
+    ).toContain('keys');
   });
 });

@@ -18,7 +18,9 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 /** A string field that must be present; missing or wrong types get messages a user can act on. */
 function requiredString(what: string) {
   return z
-    .string({ error: (issue) => (issue.input === undefined ? `is required (${what})` : `must be a string (${what})`) })
+    .string({
+      error: (issue) => (issue.input === undefined ? `is required (${what})` : `must be a string (${what})`),
+    })
     .min(1, { error: `is required (${what})` });
 }
 
@@ -35,14 +37,24 @@ const stringMap = (what: string, maxEntries: number) =>
       z
         .string({ error: `values must be strings (${what})` })
         .max(1000, { error: `values may be at most 1000 characters (${what})` })
-        .refine((value) => !CONTROL_CHARS.test(value), { error: `values may not contain control characters (${what})` }),
-      { error: (issue) => (issue.code === 'invalid_type' ? `must be an object of string values (${what})` : undefined) },
+        .refine((value) => !CONTROL_CHARS.test(value), {
+          error: `values may not contain control characters (${what})`,
+        }),
+      {
+        error: (issue) =>
+          issue.code === 'invalid_type' ? `must be an object of string values (${what})` : undefined,
+      },
     )
     .superRefine((map, ctx) => {
       const keys = Object.keys(map);
-      if (keys.length > maxEntries) ctx.addIssue({ code: 'custom', message: `may have at most ${maxEntries} entries` });
+      if (keys.length > maxEntries)
+        ctx.addIssue({ code: 'custom', message: `may have at most ${maxEntries} entries` });
       for (const key of keys.filter((k) => !MSBUILD_NAME.test(k))) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `keys must be names like Version or My.Setting (${what})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `keys must be names like Version or My.Setting (${what})`,
+        });
       }
     });
 
@@ -76,7 +88,9 @@ export const buildJobSchema = z.strictObject({
   configuration: simpleToken('e.g. Debug or Release').default('Release'),
   targetFramework: z
     .string({ error: 'must be a string' })
-    .regex(/^net[a-z]*\d+(\.\d+)?(-[a-z0-9.]+)?$/, { error: 'must be a target framework moniker such as net10.0' })
+    .regex(/^net[a-z]*\d+(\.\d+)?(-[a-z0-9.]+)?$/, {
+      error: 'must be a target framework moniker such as net10.0',
+    })
     .nullish(),
   platform: simpleToken('e.g. AnyCPU, x64 or ARM64').default('AnyCPU'),
   runtimeIdentifier: z
@@ -142,7 +156,9 @@ export function parseBuildRequest(body: unknown, context: ParseBuildRequestConte
   const nested = 'job' in input;
   const jobInput: unknown = nested
     ? input.job
-    : Object.fromEntries(Object.entries(input).filter(([key]) => !REQUEST_LEVEL_KEYS.has(key) || key === 'requesterEmail'));
+    : Object.fromEntries(
+        Object.entries(input).filter(([key]) => !REQUEST_LEVEL_KEYS.has(key) || key === 'requesterEmail'),
+      );
   const optionsInput = nested
     ? Object.fromEntries(Object.entries(input).filter(([key]) => key !== 'job'))
     : Object.fromEntries(Object.entries(input).filter(([key]) => REQUEST_LEVEL_KEYS.has(key)));

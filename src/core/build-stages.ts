@@ -49,7 +49,16 @@ export function applyStageUpdate(stages: readonly StageResult[], update: StageUp
   return stages.map((stage) => {
     if (stage.name !== update.name) return stage;
     // Back to Pending: a retry on another peer runs the stage again from scratch.
-    if (update.status === 'Pending') return { ...stage, status: 'Pending', startTime: null, endTime: null, message: update.message ?? null, warningsCount: 0, errorsCount: 0 };
+    if (update.status === 'Pending')
+      return {
+        ...stage,
+        status: 'Pending',
+        startTime: null,
+        endTime: null,
+        message: update.message ?? null,
+        warningsCount: 0,
+        errorsCount: 0,
+      };
     const startTime = update.status === 'Running' ? update.at : stage.startTime;
     const finished = update.status !== 'Running';
     return {

@@ -57,7 +57,10 @@ function compareFrameworksNewestFirst(a: string, b: string): number {
   return frameworkRank(b) - frameworkRank(a);
 }
 
-export function canBuildFramework(capabilities: Pick<AgentCapabilities, 'buildableFrameworks'>, tfm: string): boolean {
+export function canBuildFramework(
+  capabilities: Pick<AgentCapabilities, 'buildableFrameworks'>,
+  tfm: string,
+): boolean {
   const base = tfm.replace(/-.*$/, '');
   return capabilities.buildableFrameworks.includes(base);
 }

@@ -11,7 +11,11 @@ export function formatIsoDuration(milliseconds: number): string {
   return text;
 }
 
-export function durationBetween(start: string | null, end: string | null, now: Date = new Date()): number | null {
+export function durationBetween(
+  start: string | null,
+  end: string | null,
+  now: Date = new Date(),
+): number | null {
   if (!start) return null;
   const endMs = end ? Date.parse(end) : now.getTime();
   return endMs - Date.parse(start);

@@ -42,7 +42,10 @@ export class InvalidArgumentError extends BuildMeshError {
 export class ConfigError extends BuildMeshError {
   readonly problems: FieldProblem[];
   constructor(problems: FieldProblem[]) {
-    super('ConfigInvalid', `Invalid configuration:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`);
+    super(
+      'ConfigInvalid',
+      `Invalid configuration:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -107,7 +110,10 @@ export class ToolNotFoundError extends BuildMeshError {
 export class OperationAbortedError extends BuildMeshError {
   readonly reason: 'cancelled' | 'timeout';
   constructor(reason: 'cancelled' | 'timeout', message?: string) {
-    super(reason === 'timeout' ? 'TimedOut' : 'Cancelled', message ?? `Operation ${reason === 'timeout' ? 'timed out' : 'cancelled'}`);
+    super(
+      reason === 'timeout' ? 'TimedOut' : 'Cancelled',
+      message ?? `Operation ${reason === 'timeout' ? 'timed out' : 'cancelled'}`,
+    );
     this.name = 'OperationAbortedError';
     this.reason = reason;
   }

@@ -20,9 +20,12 @@ export const SOLUTION_PATH_HINT =
 /** Returns a problem description, or null when the URL is acceptable. */
 export function checkRepositoryUrl(url: string): string | null {
   if (url.trim() !== url || url.length === 0) return REPOSITORY_URL_HINT;
-  if (url.startsWith('-')) return `${REPOSITORY_URL_HINT}; a value starting with "-" would be read as a git option`;
-  if (CONTROL_OR_SPACE.test(url)) return `${REPOSITORY_URL_HINT}; spaces and control characters are not allowed`;
-  if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url)) return `${REPOSITORY_URL_HINT}; transport helpers ("ext::", "fd::") are not allowed`;
+  if (url.startsWith('-'))
+    return `${REPOSITORY_URL_HINT}; a value starting with "-" would be read as a git option`;
+  if (CONTROL_OR_SPACE.test(url))
+    return `${REPOSITORY_URL_HINT}; spaces and control characters are not allowed`;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url))
+    return `${REPOSITORY_URL_HINT}; transport helpers ("ext::", "fd::") are not allowed`;
   if (SCP_LIKE_URL.test(url)) return null;
   let parsed: URL;
   try {
@@ -43,7 +46,8 @@ export function checkGitRef(ref: string): string | null {
   if (ref.startsWith('-')) return `${GIT_REF_HINT}; a value starting with "-" would be read as a git option`;
   if (CONTROL_OR_SPACE.test(ref) || /[~^:?*[\\]/.test(ref)) return GIT_REF_HINT;
   if (ref.includes('..') || ref.includes('@{') || ref.includes('//') || ref === '@') return GIT_REF_HINT;
-  if (ref.endsWith('/') || ref.endsWith('.') || ref.endsWith('.lock') || ref.startsWith('/')) return GIT_REF_HINT;
+  if (ref.endsWith('/') || ref.endsWith('.') || ref.endsWith('.lock') || ref.startsWith('/'))
+    return GIT_REF_HINT;
   if (ref.split('/').some((part) => part.startsWith('.'))) return GIT_REF_HINT;
   return null;
 }

@@ -84,7 +84,12 @@ const testResultsSchema = z.strictObject({
   durationMs: z.number().min(0),
   failures: z
     .array(
-      z.strictObject({ name: shortText, message: longText, stackTrace: longText, durationMs: z.number().min(0) }),
+      z.strictObject({
+        name: shortText,
+        message: longText,
+        stackTrace: longText,
+        durationMs: z.number().min(0),
+      }),
     )
     .max(10_000),
 });

@@ -21,7 +21,10 @@ export interface PreparedSources {
 /** Port: clones a request's ref once and stores the tree in the CAS (the Clone stage of a mesh build). */
 export interface SourcePreparer {
   /** Emits the Clone stage's events; throws SourcePreparationError when the clone fails. */
-  prepare(request: BuildRequest, options: { signal: AbortSignal; listener: BuildExecutionListener }): Promise<PreparedSources>;
+  prepare(
+    request: BuildRequest,
+    options: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<PreparedSources>;
 }
 
 /** Port: runs a build on another peer through the job protocol. */

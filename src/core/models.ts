@@ -22,7 +22,12 @@ export type BuildStatus =
   /** `timeoutMinutes` elapsed; the process tree was killed. */
   | 'TimedOut';
 
-export const TERMINAL_BUILD_STATUSES: readonly BuildStatus[] = ['Succeeded', 'Failed', 'Cancelled', 'TimedOut'];
+export const TERMINAL_BUILD_STATUSES: readonly BuildStatus[] = [
+  'Succeeded',
+  'Failed',
+  'Cancelled',
+  'TimedOut',
+];
 
 export function isTerminalStatus(status: BuildStatus): boolean {
   return TERMINAL_BUILD_STATUSES.includes(status);

@@ -34,33 +34,66 @@ describe('selectPeer', () => {
   });
 
   it('never gives a .NET build to a peer without a suitable SDK, and says so', () => {
-    const noSdk = peer('nosdk', { capabilities: { os: 'linux', buildableFrameworks: [], installedTools: ['git'] } });
-    expect(selectPeer([noSdk], demand)).toEqual({ peer: null, reason: 'no peer with a .NET SDK for net10.0 online' });
-    const old = peer('old', { capabilities: { os: 'linux', buildableFrameworks: frameworksForSdks(['8.0.100']), installedTools: ['dotnet'] } });
+    const noSdk = peer('nosdk', {
+      capabilities: { os: 'linux', buildableFrameworks: [], installedTools: ['git'] },
+    });
+    expect(selectPeer([noSdk], demand)).toEqual({
+      peer: null,
+      reason: 'no peer with a .NET SDK for net10.0 online',
+    });
+    const old = peer('old', {
+      capabilities: {
+        os: 'linux',
+        buildableFrameworks: frameworksForSdks(['8.0.100']),
+        installedTools: ['dotnet'],
+      },
+    });
     expect(selectPeer([old, noSdk], demand).peer).toBeNull();
     expect(selectPeer([old, peer('new')], demand).peer?.agentId).toBe('new');
     expect(selectPeer([noSdk, peer('m', { status: 'Maintenance' })], demand)).toEqual({
       peer: null,
-      reason: 'every capable peer is in Maintenance, Paused or in use by its owner (1 peer); 1 free peer cannot build it (no suitable .NET SDK)',
+      reason:
+        'every capable peer is in Maintenance, Paused or in use by its owner (1 peer); 1 free peer cannot build it (no suitable .NET SDK)',
     });
   });
 
   it('matches the target pool', () => {
-    expect(selectPeer([peer('l')], { ...demand, targetPool: 'Windows' })).toEqual({ peer: null, reason: 'no Windows peer online' });
+    expect(selectPeer([peer('l')], { ...demand, targetPool: 'Windows' })).toEqual({
+      peer: null,
+      reason: 'no Windows peer online',
+    });
   });
 
   it('prefers idle, then less loaded peers, then the one used least recently', () => {
-    expect(selectPeer([peer('busy', { status: 'Building', cpuUsage: 0 }), peer('idle', { cpuUsage: 50 })], demand).peer?.agentId).toBe('idle');
-    expect(selectPeer([peer('hot', { cpuUsage: 80 }), peer('cool', { cpuUsage: 10 })], demand).peer?.agentId).toBe('cool');
-    const lastAssigned = new Map([['x', 200], ['y', 100]]);
+    expect(
+      selectPeer([peer('busy', { status: 'Building', cpuUsage: 0 }), peer('idle', { cpuUsage: 50 })], demand)
+        .peer?.agentId,
+    ).toBe('idle');
+    expect(
+      selectPeer([peer('hot', { cpuUsage: 80 }), peer('cool', { cpuUsage: 10 })], demand).peer?.agentId,
+    ).toBe('cool');
+    const lastAssigned = new Map([
+      ['x', 200],
+      ['y', 100],
+    ]);
     expect(selectPeer([peer('x'), peer('y')], demand, { lastAssigned }).peer?.agentId).toBe('y');
   });
 
   it('skips excluded peers and explains busy or unwilling ones', () => {
     expect(selectPeer([peer('a'), peer('b')], demand, { excluded: new Set(['a']) }).peer?.agentId).toBe('b');
-    expect(selectPeer([peer('a', { freeSlots: 0 })], demand)).toEqual({ peer: null, reason: 'every capable peer is busy (1 peer)' });
-    expect(selectPeer([peer('a', { status: 'Maintenance' }), peer('b', { status: 'Maintenance' })], demand).peer).toBeNull();
-    expect(selectPeer([peer('a', { capabilities: { os: 'linux', buildableFrameworks: net10, installedTools: [] } })], demand)).toEqual({
+    expect(selectPeer([peer('a', { freeSlots: 0 })], demand)).toEqual({
+      peer: null,
+      reason: 'every capable peer is busy (1 peer)',
+    });
+    expect(
+      selectPeer([peer('a', { status: 'Maintenance' }), peer('b', { status: 'Maintenance' })], demand).peer,
+    ).toBeNull();
+    expect(
+      selectPeer(
+        [peer('a', { capabilities: { os: 'linux', buildableFrameworks: net10, installedTools: [] } })],
+        demand,
+      ),
+    ).toEqual({
       peer: null,
       reason: 'no peer with a .NET SDK online',
     });
@@ -70,12 +103,14 @@ describe('selectPeer', () => {
 describe('frameworksInProjectText', async () => {
   const { frameworksInProjectText } = await import('./project-frameworks.js');
   it('reads single and multiple target frameworks, dropping platform suffixes and properties', () => {
-    expect(frameworksInProjectText('<PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>')).toEqual(['net10.0']);
-    expect(frameworksInProjectText('<TargetFrameworks>net8.0;netstandard2.0;net9.0-windows;$(Extra)</TargetFrameworks>')).toEqual([
-      'net8.0',
-      'net9.0',
-      'netstandard2.0',
-    ]);
+    expect(
+      frameworksInProjectText('<PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>'),
+    ).toEqual(['net10.0']);
+    expect(
+      frameworksInProjectText(
+        '<TargetFrameworks>net8.0;netstandard2.0;net9.0-windows;$(Extra)</TargetFrameworks>',
+      ),
+    ).toEqual(['net8.0', 'net9.0', 'netstandard2.0']);
     expect(frameworksInProjectText('<Project />')).toEqual([]);
   });
 });

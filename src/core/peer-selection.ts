@@ -40,7 +40,9 @@ export function selectPeer(
 ): PeerSelection {
   const excluded = options.excluded ?? new Set<string>();
   const reachable = candidates.filter((peer) => peer.status !== 'Offline' && !excluded.has(peer.agentId));
-  const onPlatform = reachable.filter((peer) => targetPoolForOs(peer.capabilities.os) === demand.targetPool || demand.targetPool === 'Docker');
+  const onPlatform = reachable.filter(
+    (peer) => targetPoolForOs(peer.capabilities.os) === demand.targetPool || demand.targetPool === 'Docker',
+  );
   if (onPlatform.length === 0) return { peer: null, reason: `no ${demand.targetPool} peer online` };
 
   const missingFramework = demand.frameworks.find(
@@ -52,20 +54,32 @@ export function selectPeer(
       demand.tools.every((tool) => peer.capabilities.installedTools.includes(tool)),
   );
   if (capable.length === 0) {
-    if (missingFramework) return { peer: null, reason: `no peer with a .NET SDK for ${missingFramework} online` };
+    if (missingFramework)
+      return { peer: null, reason: `no peer with a .NET SDK for ${missingFramework} online` };
     const tools = demand.tools.map((tool) => (tool === 'dotnet' ? 'a .NET SDK' : tool));
     return { peer: null, reason: `no peer with ${tools.join(', ')} online` };
   }
 
   // Free peers that cannot build it are worth naming: they explain why the build still waits.
-  const freeButIncapable = onPlatform.filter((peer) => !capable.includes(peer) && peer.status === 'Idle' && peer.freeSlots > 0).length;
-  const aside = freeButIncapable > 0 ? `; ${freeButIncapable} free peer${freeButIncapable === 1 ? '' : 's'} cannot build it (no suitable .NET SDK)` : '';
-  const willing = capable.filter((peer) => peer.status !== 'Maintenance' && peer.donationMode !== 'Paused' && peer.acceptingWork);
+  const freeButIncapable = onPlatform.filter(
+    (peer) => !capable.includes(peer) && peer.status === 'Idle' && peer.freeSlots > 0,
+  ).length;
+  const aside =
+    freeButIncapable > 0
+      ? `; ${freeButIncapable} free peer${freeButIncapable === 1 ? '' : 's'} cannot build it (no suitable .NET SDK)`
+      : '';
+  const willing = capable.filter(
+    (peer) => peer.status !== 'Maintenance' && peer.donationMode !== 'Paused' && peer.acceptingWork,
+  );
   if (willing.length === 0) {
-    return { peer: null, reason: `every capable peer is in Maintenance, Paused or in use by its owner (${describe(capable)})${aside}` };
+    return {
+      peer: null,
+      reason: `every capable peer is in Maintenance, Paused or in use by its owner (${describe(capable)})${aside}`,
+    };
   }
   const free = willing.filter((peer) => peer.freeSlots > 0);
-  if (free.length === 0) return { peer: null, reason: `every capable peer is busy (${describe(willing)})${aside}` };
+  if (free.length === 0)
+    return { peer: null, reason: `every capable peer is busy (${describe(willing)})${aside}` };
 
   const lastAssigned = options.lastAssigned ?? new Map<string, number>();
   const ranked = [...free].sort(

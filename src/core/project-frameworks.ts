@@ -8,7 +8,8 @@ export function frameworksInProjectText(text: string): string[] {
   for (const match of text.matchAll(/<TargetFrameworks?\b[^>]*>([^<]*)<\/TargetFrameworks?>/g)) {
     for (const value of (match[1] ?? '').split(';')) {
       const framework = value.trim();
-      if (/^net[a-z]*\d+(\.\d+)?(-[A-Za-z0-9.]+)?$/.test(framework)) frameworks.add(framework.replace(/-.*$/, ''));
+      if (/^net[a-z]*\d+(\.\d+)?(-[A-Za-z0-9.]+)?$/.test(framework))
+        frameworks.add(framework.replace(/-.*$/, ''));
     }
   }
   return [...frameworks].sort();

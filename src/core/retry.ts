@@ -13,7 +13,10 @@ export interface RetryOptions {
 export const DEFAULT_RETRY_DELAYS_MS = [2000, 4000] as const;
 
 /** Runs `operation` until it succeeds, a non-retryable error occurs, or attempts run out. */
-export async function withRetry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);

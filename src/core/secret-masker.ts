@@ -9,7 +9,9 @@ export class SecretMasker {
 
   constructor(secrets: Iterable<string>) {
     // Longest first, so a secret that contains another is replaced whole.
-    this.secrets = [...new Set(secrets)].filter((secret) => secret.length > 0).sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set(secrets)]
+      .filter((secret) => secret.length > 0)
+      .sort((a, b) => b.length - a.length);
   }
 
   mask(text: string): string {

@@ -18,9 +18,9 @@ describe('formatIsoDuration', () => {
 
 describe('formatLogLine', () => {
   it('uses the [yyyy-MM-dd HH:mm:ss] LEVEL: message format', () => {
-    expect(formatLogLine({ timestamp: '2026-01-02T03:04:05.678Z', level: 'WARN', message: 'CS8618: x' })).toBe(
-      '[2026-01-02 03:04:05] WARN: CS8618: x',
-    );
+    expect(
+      formatLogLine({ timestamp: '2026-01-02T03:04:05.678Z', level: 'WARN', message: 'CS8618: x' }),
+    ).toBe('[2026-01-02 03:04:05] WARN: CS8618: x');
   });
 });
 
@@ -28,7 +28,9 @@ describe('SDK to framework mapping', () => {
   it('lets a 10.0 SDK build net10.0 down to netstandard', () => {
     const frameworks = frameworksForSdk('10.0.401');
     expect(frameworks[0]).toBe('net10.0');
-    expect(frameworks).toEqual(expect.arrayContaining(['net8.0', 'net5.0', 'netcoreapp3.1', 'netstandard2.0']));
+    expect(frameworks).toEqual(
+      expect.arrayContaining(['net8.0', 'net5.0', 'netcoreapp3.1', 'netstandard2.0']),
+    );
     expect(frameworks).not.toContain('net11.0');
   });
   it('merges SDKs newest first and answers TFM questions', () => {
@@ -73,18 +75,26 @@ describe('withRetry', () => {
     const sleep = vi.fn(() => Promise.resolve());
     let calls = 0;
     await expect(
-      withRetry(() => Promise.reject(new Error(`fatal ${++calls}`)), { attempts: 3, delaysMs: [1], isRetryable: () => false, sleep }),
+      withRetry(() => Promise.reject(new Error(`fatal ${++calls}`)), {
+        attempts: 3,
+        delaysMs: [1],
+        isRetryable: () => false,
+        sleep,
+      }),
     ).rejects.toThrow('fatal 1');
     expect(sleep).not.toHaveBeenCalled();
   });
   it('returns the first success', async () => {
     let calls = 0;
-    const value = await withRetry(() => (++calls < 2 ? Promise.reject(new Error('x')) : Promise.resolve('ok')), {
-      attempts: 3,
-      delaysMs: [0],
-      isRetryable: () => true,
-      sleep: () => Promise.resolve(),
-    });
+    const value = await withRetry(
+      () => (++calls < 2 ? Promise.reject(new Error('x')) : Promise.resolve('ok')),
+      {
+        attempts: 3,
+        delaysMs: [0],
+        isRetryable: () => true,
+        sleep: () => Promise.resolve(),
+      },
+    );
     expect(value).toBe('ok');
   });
 });
@@ -101,11 +111,25 @@ describe('stages', () => {
       'Package:Pending',
       'Upload:Pending',
     ]);
-    expect(initialStages({ ...job, publishArtifacts: false }).find((s) => s.name === 'Upload')?.status).toBe('Skipped');
+    expect(initialStages({ ...job, publishArtifacts: false }).find((s) => s.name === 'Upload')?.status).toBe(
+      'Skipped',
+    );
   });
   it('records start and end times of a stage', () => {
     let stages = applyStageUpdate(initialStages(job), { name: 'Clone', status: 'Running', at: 't1' });
-    stages = applyStageUpdate(stages, { name: 'Clone', status: 'Succeeded', at: 't2', message: 'ok', warningsCount: 1 });
-    expect(stages[0]).toMatchObject({ status: 'Succeeded', startTime: 't1', endTime: 't2', message: 'ok', warningsCount: 1 });
+    stages = applyStageUpdate(stages, {
+      name: 'Clone',
+      status: 'Succeeded',
+      at: 't2',
+      message: 'ok',
+      warningsCount: 1,
+    });
+    expect(stages[0]).toMatchObject({
+      status: 'Succeeded',
+      startTime: 't1',
+      endTime: 't2',
+      message: 'ok',
+      warningsCount: 1,
+    });
   });
 });

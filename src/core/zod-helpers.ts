@@ -4,7 +4,9 @@ import { z } from 'zod';
 export function caseInsensitiveEnum<const T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess(
     (input) =>
-      typeof input === 'string' ? (values.find((v) => v.toLowerCase() === input.trim().toLowerCase()) ?? input) : input,
+      typeof input === 'string'
+        ? (values.find((v) => v.toLowerCase() === input.trim().toLowerCase()) ?? input)
+        : input,
     z.enum(values, { error: `must be one of: ${values.join(', ')}` }),
   );
 }

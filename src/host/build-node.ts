@@ -104,12 +104,16 @@ export class BuildNode {
     await mesh.start();
     const agentId = mesh.peerId;
     const meshAddresses = mesh.multiaddrs();
-    await writeFile(join(config.dataDir, 'mesh', 'addresses.json'), `${JSON.stringify(meshAddresses, null, 2)}\n`);
+    await writeFile(
+      join(config.dataDir, 'mesh', 'addresses.json'),
+      `${JSON.stringify(meshAddresses, null, 2)}\n`,
+    );
 
     const machine = new LocalMachine(agentId, capabilities, config.workspaceDir);
     const slots = new AgentSlots(config.maxConcurrentBuilds);
     let maintenance = false;
-    const ownStatus = (): AgentStatus => (maintenance ? 'Maintenance' : slots.free() < slots.capacity ? 'Building' : 'Idle');
+    const ownStatus = (): AgentStatus =>
+      maintenance ? 'Maintenance' : slots.free() < slots.capacity ? 'Building' : 'Idle';
     const livePresence = () => ({
       status: ownStatus(),
       freeSlots: maintenance || config.donationMode === 'Paused' ? 0 : slots.free(),
@@ -149,7 +153,8 @@ export class BuildNode {
       keepWorkspaces: config.keepWorkspaces,
       retryDelaysMs: options.retryDelaysMs,
     });
-    if (!config.keepWorkspaces) await localExecutor.pruneWorkspaces(store.listByStatus(['Queued']).map((r) => r.executionId));
+    if (!config.keepWorkspaces)
+      await localExecutor.pruneWorkspaces(store.listByStatus(['Queued']).map((r) => r.executionId));
     // Builds this node runs for itself take a slot like the ones it runs for peers.
     const slottedLocal: BuildExecutor = {
       execute: async (request, run) => {
@@ -192,7 +197,11 @@ export class BuildNode {
       localAgentId: agentId,
       peers: directory,
       local: slottedLocal,
-      sources: new GitSourcePreparer({ workspaceRoot: config.workspaceDir, contentStore, retryDelaysMs: options.retryDelaysMs }),
+      sources: new GitSourcePreparer({
+        workspaceRoot: config.workspaceDir,
+        contentStore,
+        retryDelaysMs: options.retryDelaysMs,
+      }),
       remote: new MeshRemoteJobRunner(jobs, blobs),
       logger,
       retryDelaysMs: options.retryDelaysMs,
@@ -270,7 +279,8 @@ async function meshBootstrap(config: NodeConfig, joinCode: string | undefined): 
   let remembered: string[] = [];
   try {
     const parsed: unknown = JSON.parse(await readFile(rememberedPath, 'utf8'));
-    if (Array.isArray(parsed)) remembered = parsed.filter((entry): entry is string => typeof entry === 'string');
+    if (Array.isArray(parsed))
+      remembered = parsed.filter((entry): entry is string => typeof entry === 'string');
   } catch {
     // Nothing joined yet.
   }

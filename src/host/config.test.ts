@@ -20,7 +20,13 @@ describe('loadConfig', () => {
 
   it('uses the defaults', () => {
     const config = loadConfig({ env: {}, flags: { dataDir } });
-    expect(config).toMatchObject({ apiHost: '127.0.0.1', apiPort: 5000, maxConcurrentBuilds: 1, keepWorkspaces: false, logLevel: 'info' });
+    expect(config).toMatchObject({
+      apiHost: '127.0.0.1',
+      apiPort: 5000,
+      maxConcurrentBuilds: 1,
+      keepWorkspaces: false,
+      logLevel: 'info',
+    });
     expect(config.workspaceDir).toBe(join(dataDir, 'workspaces'));
   });
 
@@ -32,7 +38,12 @@ describe('loadConfig', () => {
       env: { BUILDMESH_API_PORT: '7000', BUILDMESH_KEEP_WORKSPACES: 'true' },
       flags: { dataDir, apiPort: '8000' },
     });
-    expect(config).toMatchObject({ apiPort: 8000, maxConcurrentBuilds: 3, logLevel: 'warn', keepWorkspaces: true });
+    expect(config).toMatchObject({
+      apiPort: 8000,
+      maxConcurrentBuilds: 3,
+      logLevel: 'warn',
+      keepWorkspaces: true,
+    });
   });
 
   it('reads <dataDir>/config.json when present', () => {
@@ -45,22 +56,34 @@ describe('loadConfig', () => {
     const file = join(dataDir, 'bad.json');
     writeFileSync(file, JSON.stringify({ apiPrt: 1, logLevel: 'loud' }));
     const listed = problems(() =>
-      loadConfig({ configFile: file, env: { BUILDMESH_MAX_CONCURRENT_BUILDS: 'many' }, flags: { dataDir, apiPort: '99999' } }),
+      loadConfig({
+        configFile: file,
+        env: { BUILDMESH_MAX_CONCURRENT_BUILDS: 'many' },
+        flags: { dataDir, apiPort: '99999' },
+      }),
     );
     expect(listed).toHaveLength(4);
     expect(listed.find((p) => p.startsWith('apiPrt'))).toContain('is not a config key');
     expect(listed.find((p) => p.startsWith('apiPort'))).toContain('(from flag --api-port)');
-    expect(listed.find((p) => p.startsWith('maxConcurrentBuilds'))).toContain('(from env BUILDMESH_MAX_CONCURRENT_BUILDS)');
+    expect(listed.find((p) => p.startsWith('maxConcurrentBuilds'))).toContain(
+      '(from env BUILDMESH_MAX_CONCURRENT_BUILDS)',
+    );
     expect(listed.find((p) => p.startsWith('logLevel'))).toContain(`(from file ${file})`);
   });
 
   it('reports a missing or unreadable config file', () => {
-    expect(problems(() => loadConfig({ configFile: join(dataDir, 'nope.json'), env: {}, flags: { dataDir } }))[0]).toContain('does not exist');
+    expect(
+      problems(() => loadConfig({ configFile: join(dataDir, 'nope.json'), env: {}, flags: { dataDir } }))[0],
+    ).toContain('does not exist');
     const broken = join(dataDir, 'broken.json');
     writeFileSync(broken, '{');
-    expect(problems(() => loadConfig({ configFile: broken, env: {}, flags: { dataDir } }))[0]).toContain('is not valid JSON');
+    expect(problems(() => loadConfig({ configFile: broken, env: {}, flags: { dataDir } }))[0]).toContain(
+      'is not valid JSON',
+    );
     writeFileSync(broken, '[1]');
-    expect(problems(() => loadConfig({ configFile: broken, env: {}, flags: { dataDir } }))[0]).toContain('must contain a JSON object');
+    expect(problems(() => loadConfig({ configFile: broken, env: {}, flags: { dataDir } }))[0]).toContain(
+      'must contain a JSON object',
+    );
   });
 
   it('names env variables and flags after the keys', () => {

@@ -6,7 +6,15 @@ import { ConfigError, type FieldProblem } from '../core/errors.js';
 
 /** A list from a file (JSON array) or from env/flags (comma-separated). */
 const stringList = z
-  .union([z.array(z.string().min(1)), z.string().transform((text) => text.split(',').map((part) => part.trim()).filter(Boolean))])
+  .union([
+    z.array(z.string().min(1)),
+    z.string().transform((text) =>
+      text
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    ),
+  ])
   .pipe(z.array(z.string().min(1)));
 
 const booleanValue = z
@@ -120,7 +128,10 @@ export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
         }
       }
     } catch (error) {
-      problems.push({ field: configFile, message: `is not valid JSON (${error instanceof Error ? error.message : String(error)})` });
+      problems.push({
+        field: configFile,
+        message: `is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      });
     }
   } else if (explicitFile) {
     problems.push({ field: 'config', message: `file ${configFile} does not exist` });
@@ -141,7 +152,10 @@ export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          problems.push({ field: key, message: `is not a config key (from ${sources.get(key) ?? 'config'}); known keys: ${CONFIG_KEYS.join(', ')}` });
+          problems.push({
+            field: key,
+            message: `is not a config key (from ${sources.get(key) ?? 'config'}); known keys: ${CONFIG_KEYS.join(', ')}`,
+          });
         }
         continue;
       }

@@ -44,8 +44,13 @@ export class FileBuildLogStore implements BuildLogStore {
     return Promise.resolve();
   }
 
-  async *follow(executionId: string, options: { follow: boolean; signal?: AbortSignal }): AsyncIterable<string> {
-    const live = this.live.get(executionId) ?? (options.follow && !this.completedHere.has(executionId) ? this.open(executionId) : null);
+  async *follow(
+    executionId: string,
+    options: { follow: boolean; signal?: AbortSignal },
+  ): AsyncIterable<string> {
+    const live =
+      this.live.get(executionId) ??
+      (options.follow && !this.completedHere.has(executionId) ? this.open(executionId) : null);
     if (!live) {
       yield* this.readFile(executionId);
       return;

@@ -30,8 +30,14 @@ export class JsonLogger implements Logger {
     return new JsonLogger(`${this.scope}:${scope}`, this.threshold, this.write);
   }
 
-  private emit(level: Exclude<LogThreshold, 'silent'>, message: string, fields?: Record<string, unknown>): void {
+  private emit(
+    level: Exclude<LogThreshold, 'silent'>,
+    message: string,
+    fields?: Record<string, unknown>,
+  ): void {
     if (this.threshold === 'silent' || ORDER[level] < ORDER[this.threshold]) return;
-    this.write(JSON.stringify({ time: new Date().toISOString(), level, scope: this.scope, message, ...fields }));
+    this.write(
+      JSON.stringify({ time: new Date().toISOString(), level, scope: this.scope, message, ...fields }),
+    );
   }
 }

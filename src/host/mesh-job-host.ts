@@ -30,9 +30,11 @@ export class MeshJobHost implements JobHost {
 
   consider(offer: JobOffer, fromPeerId: string): JobDecision {
     if (this.options.isInMaintenance()) return { accept: false, reason: 'this peer is in Maintenance' };
-    if (this.options.donationMode === 'Paused') return { accept: false, reason: 'donation is paused on this peer' };
+    if (this.options.donationMode === 'Paused')
+      return { accept: false, reason: 'donation is paused on this peer' };
     const release = this.options.slots.tryAcquire(offer.request.job.projectName);
-    if (!release) return { accept: false, reason: `no free build slot (${this.options.slots.capacity} in use)` };
+    if (!release)
+      return { accept: false, reason: `no free build slot (${this.options.slots.capacity} in use)` };
     return {
       accept: true,
       run: async ({ signal, listener }) => {
@@ -40,7 +42,8 @@ export class MeshJobHost implements JobHost {
           return await this.options.executor.execute(offer.request, {
             signal,
             listener,
-            fetchSources: (directory, fetchSignal) => this.fetchSources(fromPeerId, offer, directory, fetchSignal),
+            fetchSources: (directory, fetchSignal) =>
+              this.fetchSources(fromPeerId, offer, directory, fetchSignal),
           });
         } finally {
           release();

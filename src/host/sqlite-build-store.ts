@@ -50,13 +50,15 @@ export class SqliteBuildStore implements BuildStore {
       const insertArtifact = this.db.prepare(
         'INSERT OR IGNORE INTO artifacts (artifact_id, execution_id, sha256) VALUES (?, ?, ?)',
       );
-      for (const artifact of record.artifacts) insertArtifact.run(artifact.artifactId, record.executionId, artifact.sha256Hash);
+      for (const artifact of record.artifacts)
+        insertArtifact.run(artifact.artifactId, record.executionId, artifact.sha256Hash);
     });
     save();
   }
 
   get(executionId: string): BuildRecord | null {
-    const row = this.db.prepare('SELECT record FROM builds WHERE execution_id = ?').get(executionId) as RecordRow | undefined;
+    const row = this.db.prepare('SELECT record FROM builds WHERE execution_id = ?').get(executionId) as
+      RecordRow | undefined;
     return row ? (JSON.parse(row.record) as BuildRecord) : null;
   }
 
@@ -65,7 +67,10 @@ export class SqliteBuildStore implements BuildStore {
       .prepare('SELECT record FROM builds ORDER BY seq DESC LIMIT ? OFFSET ?')
       .all(page.limit, page.offset) as RecordRow[];
     const total = this.db.prepare('SELECT COUNT(*) AS count FROM builds').get() as { count: number };
-    return { items: rows.map((row) => JSON.parse(row.record) as BuildRecord), totalCount: Number(total.count) };
+    return {
+      items: rows.map((row) => JSON.parse(row.record) as BuildRecord),
+      totalCount: Number(total.count),
+    };
   }
 
   listByStatus(statuses: readonly BuildStatus[]): BuildRecord[] {
@@ -78,9 +83,9 @@ export class SqliteBuildStore implements BuildStore {
   }
 
   findArtifact(artifactId: string): { executionId: string; artifact: BuildArtifact } | null {
-    const row = this.db.prepare('SELECT execution_id FROM artifacts WHERE artifact_id = ?').get(artifactId) as
-      | { execution_id: string }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT execution_id FROM artifacts WHERE artifact_id = ?')
+      .get(artifactId) as { execution_id: string } | undefined;
     if (!row) return null;
     const artifact = this.get(row.execution_id)?.artifacts.find((a) => a.artifactId === artifactId);
     return artifact ? { executionId: row.execution_id, artifact } : null;

@@ -1,6 +1,12 @@
 import type { Stream } from '@libp2p/interface';
 import type { BuildExecutionListener, BuildOutcome } from '../core/build-execution.js';
-import { JobRejectedError, OperationAbortedError, PeerLostError, abortReasonOf, errorMessage } from '../core/errors.js';
+import {
+  JobRejectedError,
+  OperationAbortedError,
+  PeerLostError,
+  abortReasonOf,
+  errorMessage,
+} from '../core/errors.js';
 import {
   jobControlSchema,
   jobEventSchema,
@@ -24,7 +30,10 @@ const CANCEL_GRACE_MS = 30_000;
 
 /** What the executing side decides about an offer; accepting hands back how to run the job. */
 export type JobDecision =
-  | { accept: true; run: (options: { signal: AbortSignal; listener: BuildExecutionListener }) => Promise<BuildOutcome> }
+  | {
+      accept: true;
+      run: (options: { signal: AbortSignal; listener: BuildExecutionListener }) => Promise<BuildOutcome>;
+    }
   | { accept: false; reason: string };
 
 /** The executing side's policy and runner (wired by the host to the local agent). */
@@ -62,7 +71,9 @@ export class JobService {
   }
 
   async start(): Promise<void> {
-    await this.options.node.handle(JOB_PROTOCOL, (stream, peer) => this.serve(stream, peer.peerId), { maxInboundStreams: 32 });
+    await this.options.node.handle(JOB_PROTOCOL, (stream, peer) => this.serve(stream, peer.peerId), {
+      maxInboundStreams: 32,
+    });
   }
 
   async stop(): Promise<void> {
@@ -77,15 +88,24 @@ export class JobService {
   async runJob(
     peerId: string,
     offer: JobOffer,
-    options: { signal: AbortSignal; onEvent: (event: Exclude<JobEvent, { type: 'result' | 'heartbeat' }>) => Promise<void> | void },
+    options: {
+      signal: AbortSignal;
+      onEvent: (event: Exclude<JobEvent, { type: 'result' | 'heartbeat' }>) => Promise<void> | void;
+    },
   ): Promise<BuildOutcome> {
     const { signal } = options;
     let stream: Stream;
     try {
-      stream = await this.options.node.openStream(peerId, JOB_PROTOCOL, AbortSignal.any([signal, AbortSignal.timeout(REPLY_TIMEOUT_MS)]));
+      stream = await this.options.node.openStream(
+        peerId,
+        JOB_PROTOCOL,
+        AbortSignal.any([signal, AbortSignal.timeout(REPLY_TIMEOUT_MS)]),
+      );
     } catch (error) {
       if (signal.aborted) throw abortReasonOf(signal);
-      throw new PeerLostError(peerId, `Could not reach peer ${peerId}: ${errorMessage(error)}`, { cause: error });
+      throw new PeerLostError(peerId, `Could not reach peer ${peerId}: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
     const frames = framed(stream, { maxFrameBytes: MAX_JOB_MESSAGE_BYTES });
     const fail = (message: string, cause?: unknown): never => {
@@ -94,7 +114,10 @@ export class JobService {
     };
     try {
       await frames.writeJson(offer);
-      const reply = await frames.readJson(jobReplySchema, { signal: AbortSignal.timeout(REPLY_TIMEOUT_MS), maxBytes: MAX_JOB_MESSAGE_BYTES });
+      const reply = await frames.readJson(jobReplySchema, {
+        signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
+        maxBytes: MAX_JOB_MESSAGE_BYTES,
+      });
       if (reply.type === 'reject') {
         await frames.closeWrite().catch(() => undefined);
         throw new JobRejectedError(peerId, reply.reason);
@@ -118,10 +141,14 @@ export class JobService {
         const limit = cancelSent ? CANCEL_GRACE_MS : this.silenceTimeoutMs;
         let event: JobEvent;
         try {
-          event = await frames.readJson(jobEventSchema, { signal: AbortSignal.timeout(limit), maxBytes: MAX_JOB_MESSAGE_BYTES });
+          event = await frames.readJson(jobEventSchema, {
+            signal: AbortSignal.timeout(limit),
+            maxBytes: MAX_JOB_MESSAGE_BYTES,
+          });
         } catch (error) {
           if (cancelSent) throw abortReasonOf(signal);
-          if (error instanceof OperationAbortedError) return fail(`Peer ${peerId} went silent for ${limit / 1000}s (no heartbeat)`, error);
+          if (error instanceof OperationAbortedError)
+            return fail(`Peer ${peerId} went silent for ${limit / 1000}s (no heartbeat)`, error);
           return fail(`Connection to peer ${peerId} was lost mid-build: ${errorMessage(error)}`, error);
         }
         if (event.type === 'heartbeat') continue;
@@ -146,7 +173,10 @@ export class JobService {
     const frames = framed(stream, { maxFrameBytes: MAX_JOB_MESSAGE_BYTES });
     let offer: JobOffer;
     try {
-      offer = await frames.readJson(jobOfferSchema, { signal: AbortSignal.timeout(REPLY_TIMEOUT_MS), maxBytes: MAX_JOB_MESSAGE_BYTES });
+      offer = await frames.readJson(jobOfferSchema, {
+        signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
+        maxBytes: MAX_JOB_MESSAGE_BYTES,
+      });
     } catch (error) {
       this.logger.warn('bad job offer; closing the stream', { peerId, error: errorMessage(error) });
       frames.abort(error instanceof Error ? error : new Error(String(error)));
@@ -165,7 +195,10 @@ export class JobService {
     const controller = new AbortController();
     const writer = new SerialWriter(frames, (error) => {
       // The coordinator is gone: nobody is waiting for this build any more.
-      if (!controller.signal.aborted) controller.abort(new OperationAbortedError('cancelled', `Coordinator unreachable: ${errorMessage(error)}`));
+      if (!controller.signal.aborted)
+        controller.abort(
+          new OperationAbortedError('cancelled', `Coordinator unreachable: ${errorMessage(error)}`),
+        );
     });
     void this.watchControl(frames, controller, peerId);
     const heartbeat = setInterval(() => writer.send({ type: 'heartbeat' }), this.heartbeatIntervalMs);
@@ -173,7 +206,11 @@ export class JobService {
     try {
       outcome = await decision.run({ signal: controller.signal, listener: eventWriter(writer) });
     } catch (error) {
-      outcome = { status: 'Failed', errorMessage: `Agent failed: ${errorMessage(error)}`, failureKind: 'infrastructure' };
+      outcome = {
+        status: 'Failed',
+        errorMessage: `Agent failed: ${errorMessage(error)}`,
+        failureKind: 'infrastructure',
+      };
     } finally {
       clearInterval(heartbeat);
     }
@@ -184,13 +221,20 @@ export class JobService {
   }
 
   /** Reads the coordinator's control messages; a cancel, or the coordinator vanishing, stops the build. */
-  private async watchControl(frames: FramedStream, controller: AbortController, peerId: string): Promise<void> {
+  private async watchControl(
+    frames: FramedStream,
+    controller: AbortController,
+    peerId: string,
+  ): Promise<void> {
     try {
       const control = await frames.readJson(jobControlSchema, { signal: controller.signal, maxBytes: 4096 });
       controller.abort(new OperationAbortedError('cancelled', control.reason));
     } catch (error) {
       if (controller.signal.aborted) return;
-      this.logger.warn('job stream from the coordinator ended; stopping the build', { peerId, error: errorMessage(error) });
+      this.logger.warn('job stream from the coordinator ended; stopping the build', {
+        peerId,
+        error: errorMessage(error),
+      });
       controller.abort(new OperationAbortedError('cancelled', 'The coordinator closed the job stream'));
     }
   }

@@ -71,7 +71,9 @@ export class MeshPeerDirectory implements PeerDirectory {
       memoryUsage: announcement.memoryUsage,
       diskSpaceAvailableGB: announcement.capabilities.availableDiskSpaceGB,
       lastHeartbeat: peer.lastSeen,
-      uptime: announcement.startedAt ? formatIsoDuration(Date.now() - Date.parse(announcement.startedAt)) : 'PT0S',
+      uptime: announcement.startedAt
+        ? formatIsoDuration(Date.now() - Date.parse(announcement.startedAt))
+        : 'PT0S',
       checks,
     };
   }
@@ -101,11 +103,18 @@ export class MeshPeerDirectory implements PeerDirectory {
     const self = this.options.presence.self();
     const peers: (PresencePeer & { isLocal: boolean })[] = [];
     if (self) {
-      peers.push({ agentId: self.agentId, announcement: self, lastSeen: self.sentAt, status: self.status, isLocal: true });
+      peers.push({
+        agentId: self.agentId,
+        announcement: self,
+        lastSeen: self.sentAt,
+        status: self.status,
+        isLocal: true,
+      });
     }
     for (const peer of this.options.presence.peers()) {
       if (this.forgotten.has(peer.agentId) || peer.agentId === self?.agentId) continue;
-      const status: AgentStatus = peer.status !== 'Offline' && this.maintenance.has(peer.agentId) ? 'Maintenance' : peer.status;
+      const status: AgentStatus =
+        peer.status !== 'Offline' && this.maintenance.has(peer.agentId) ? 'Maintenance' : peer.status;
       peers.push({ ...peer, status, isLocal: false });
     }
     return peers;
@@ -139,4 +148,3 @@ export class MeshPeerDirectory implements PeerDirectory {
     };
   }
 }
-

@@ -63,7 +63,12 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
     );
   }
 
-  private async fetchArtifact(peerId: string, sha256: string, signal: AbortSignal, listener: BuildExecutionListener): Promise<void> {
+  private async fetchArtifact(
+    peerId: string,
+    sha256: string,
+    signal: AbortSignal,
+    listener: BuildExecutionListener,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.blobs.fetchBlob(peerId, sha256, { signal });
@@ -71,9 +76,16 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
       } catch (error) {
         if (error instanceof OperationAbortedError && signal.aborted) throw error;
         if (attempt >= ARTIFACT_FETCH_ATTEMPTS) {
-          throw new PeerLostError(peerId, `Could not fetch artifact ${sha256} from ${peerId}: ${errorMessage(error)}`, { cause: error });
+          throw new PeerLostError(
+            peerId,
+            `Could not fetch artifact ${sha256} from ${peerId}: ${errorMessage(error)}`,
+            { cause: error },
+          );
         }
-        listener.onLog('WARN', `Fetching artifact ${sha256} from ${peerId} failed (attempt ${attempt}/${ARTIFACT_FETCH_ATTEMPTS}): ${errorMessage(error)}; fetching again`);
+        listener.onLog(
+          'WARN',
+          `Fetching artifact ${sha256} from ${peerId} failed (attempt ${attempt}/${ARTIFACT_FETCH_ATTEMPTS}): ${errorMessage(error)}; fetching again`,
+        );
       }
     }
   }

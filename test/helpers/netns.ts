@@ -55,14 +55,17 @@ export class TestLan {
   /** Deletes every namespace this LAN created (safe to call twice, and after a failed create). */
   async destroy(): Promise<void> {
     const namespaces = [...this.hosts.map((host) => host.namespace), this.switchNamespace];
-    for (let index = this.hosts.length + 1; index <= this.size; index++) namespaces.push(`${this.prefix}-h${index}`);
+    for (let index = this.hosts.length + 1; index <= this.size; index++)
+      namespaces.push(`${this.prefix}-h${index}`);
     for (const namespace of namespaces) await ip('netns', 'delete', namespace).catch(() => undefined);
     this.hosts.length = 0;
   }
 
   /** Runs a command inside a host's namespace. */
   async exec(namespace: string, file: string, args: string[]): Promise<string> {
-    const { stdout } = await exec('ip', ['netns', 'exec', namespace, file, ...args], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await exec('ip', ['netns', 'exec', namespace, file, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout;
   }
 }

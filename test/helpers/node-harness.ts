@@ -95,13 +95,19 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${errorMessage(last)}` : ''}`);
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${errorMessage(last)}` : ''}`,
+  );
 }
 
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
 
 /** Waits for a build to reach a terminal status and returns its status body. */
-export async function waitForBuild(baseUrl: string, executionId: string, timeoutMs = 240_000): Promise<BuildBody> {
+export async function waitForBuild(
+  baseUrl: string,
+  executionId: string,
+  timeoutMs = 240_000,
+): Promise<BuildBody> {
   return waitFor(
     `build ${executionId} to finish`,
     async () => {
@@ -119,7 +125,14 @@ export interface BuildBody {
   currentStage: string | null;
   errorMessage: string | null;
   resolvedCommit: string | null;
-  stages: { name: string; status: string; startTime: string | null; endTime: string | null; duration: string | null; message: string | null }[];
+  stages: {
+    name: string;
+    status: string;
+    startTime: string | null;
+    endTime: string | null;
+    duration: string | null;
+    message: string | null;
+  }[];
   testResults: {
     total: number;
     passed: number;
@@ -128,9 +141,22 @@ export interface BuildBody {
     durationMs: number;
     failures: { name: string; message: string; stackTrace: string }[];
   } | null;
-  artifacts: { artifactId: string; name: string; sizeBytes: number; sha256Hash: string; contentType: string; downloadUrl: string }[];
+  artifacts: {
+    artifactId: string;
+    name: string;
+    sizeBytes: number;
+    sha256Hash: string;
+    contentType: string;
+    downloadUrl: string;
+  }[];
   errors: string[];
   warnings: string[];
-  diagnostics: { severity: string; code: string; file: string | null; line: number | null; message: string }[];
+  diagnostics: {
+    severity: string;
+    code: string;
+    file: string | null;
+    line: number | null;
+    message: string;
+  }[];
   agent: { agentId: string; hostname: string } | null;
 }

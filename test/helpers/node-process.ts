@@ -21,25 +21,32 @@ export interface NodeProcess {
 }
 
 /** Starts `buildmesh node` as its own process and waits until it prints its URL. */
-export async function startNodeProcess(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<NodeProcess> {
-  const child = spawnCli([
-    'node',
-    '--data-dir',
-    dataDir,
-    '--api-port',
-    '0',
-    '--log-level',
-    'warn',
-    '--mesh-listen',
-    '/ip4/127.0.0.1/tcp/0',
-    '--mesh-mdns',
-    'false',
-    '--presence-interval-ms',
-    '500',
-    '--peer-offline-after-ms',
-    '4000',
-    ...extraArgs,
-  ], env);
+export async function startNodeProcess(
+  dataDir: string,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<NodeProcess> {
+  const child = spawnCli(
+    [
+      'node',
+      '--data-dir',
+      dataDir,
+      '--api-port',
+      '0',
+      '--log-level',
+      'warn',
+      '--mesh-listen',
+      '/ip4/127.0.0.1/tcp/0',
+      '--mesh-mdns',
+      'false',
+      '--presence-interval-ms',
+      '500',
+      '--peer-offline-after-ms',
+      '4000',
+      ...extraArgs,
+    ],
+    env,
+  );
   const output: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
   const url = await new Promise<string>((resolve, reject) => {

@@ -33,5 +33,11 @@ export function sampleBuildRequest(executionId = '00000000-0000-4000-8000-000000
 }
 
 export function sampleJobOffer(request: BuildRequest = sampleBuildRequest()): JobOffer {
-  return { type: 'offer', executionId: request.executionId, attempt: 1, request, source: { manifestSha256: 'a'.repeat(64), commit: 'b'.repeat(40) } };
+  return {
+    type: 'offer',
+    executionId: request.executionId,
+    attempt: 1,
+    request,
+    source: { manifestSha256: 'a'.repeat(64), commit: 'b'.repeat(40) },
+  };
 }

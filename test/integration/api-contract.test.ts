@@ -52,7 +52,11 @@ describe('REST API errors and reads (no build runs)', () => {
       solutionPath: '-x.sln',
     });
     expect(response.status).toBe(400);
-    expect(response.body.details.map((d) => d.field).sort()).toEqual(['gitRef', 'repositoryUrl', 'solutionPath']);
+    expect(response.body.details.map((d) => d.field).sort()).toEqual([
+      'gitRef',
+      'repositoryUrl',
+      'solutionPath',
+    ]);
   });
 
   it('says which strategies this node can run', async () => {
@@ -77,7 +81,11 @@ describe('REST API errors and reads (no build runs)', () => {
     const empty = await api<Envelope>(node.url, 'POST', '/api/v1/builds', '');
     expect(empty.status).toBe(400);
 
-    const text = await fetch(`${node.url}/api/v1/builds`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    const text = await fetch(`${node.url}/api/v1/builds`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x',
+    });
     expect(text.status).toBe(415);
     expectEnvelope(await text.json());
   });
@@ -103,7 +111,11 @@ describe('REST API errors and reads (no build runs)', () => {
       expect(response.status, path).toBe(404);
       expectEnvelope(response.body);
     }
-    const cancel = await api<Envelope>(node.url, 'POST', '/api/v1/builds/00000000-0000-4000-8000-000000000000/cancel');
+    const cancel = await api<Envelope>(
+      node.url,
+      'POST',
+      '/api/v1/builds/00000000-0000-4000-8000-000000000000/cancel',
+    );
     expect(cancel.status).toBe(404);
     const wrongMethod = await api<Envelope>(node.url, 'DELETE', '/api/v1/builds');
     expect(wrongMethod.status).toBe(405);
@@ -117,17 +129,19 @@ describe('REST API errors and reads (no build runs)', () => {
       { field: 'pageNumber', message: 'Page number must be greater than 0' },
       { field: 'pageSize', message: 'Page size must be between 1 and 100' },
     ]);
-    const good = await api<{ builds: unknown[]; pageNumber: number; pageSize: number }>(node.url, 'GET', '/api/v1/builds?pageSize=5');
+    const good = await api<{ builds: unknown[]; pageNumber: number; pageSize: number }>(
+      node.url,
+      'GET',
+      '/api/v1/builds?pageSize=5',
+    );
     expect(good.status).toBe(200);
     expect(good.body).toMatchObject({ pageNumber: 1, pageSize: 5 });
   });
 
   it('describes this node as an agent, with detected capabilities and health checks', async () => {
-    const agents = await api<{ agents: { agentId: string; status: string; capabilities: Record<string, unknown> }[] }>(
-      node.url,
-      'GET',
-      '/api/v1/agents',
-    );
+    const agents = await api<{
+      agents: { agentId: string; status: string; capabilities: Record<string, unknown> }[];
+    }>(node.url, 'GET', '/api/v1/agents');
     expect(agents.status).toBe(200);
     expect(agents.body.agents).toHaveLength(1);
     const [self] = agents.body.agents;

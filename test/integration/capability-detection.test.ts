@@ -11,8 +11,12 @@ describe('capability detection', () => {
     const capabilities = await detectCapabilities({ workspaceDir: tmpdir(), maxConcurrentBuilds: 2, logger });
     expect(performance.now() - started).toBeLessThan(1000);
     expect(capabilities.installedSdks.some((sdk) => sdk.startsWith('10.'))).toBe(true);
-    expect(capabilities.buildableFrameworks).toEqual(expect.arrayContaining(['net10.0', 'net8.0', 'netstandard2.0']));
-    expect(capabilities.installedRuntimes.some((runtime) => runtime.startsWith('Microsoft.NETCore.App 10.'))).toBe(true);
+    expect(capabilities.buildableFrameworks).toEqual(
+      expect.arrayContaining(['net10.0', 'net8.0', 'netstandard2.0']),
+    );
+    expect(
+      capabilities.installedRuntimes.some((runtime) => runtime.startsWith('Microsoft.NETCore.App 10.')),
+    ).toBe(true);
     expect(capabilities.gitVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(capabilities.cpuCores).toBeGreaterThan(0);
     expect(capabilities.totalMemoryGB).toBeGreaterThan(0);
@@ -26,7 +30,11 @@ describe('capability detection', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      const capabilities = await detectCapabilities({ workspaceDir: tmpdir(), maxConcurrentBuilds: 1, logger });
+      const capabilities = await detectCapabilities({
+        workspaceDir: tmpdir(),
+        maxConcurrentBuilds: 1,
+        logger,
+      });
       expect(capabilities.installedSdks).toEqual([]);
       expect(capabilities.installedTools).toEqual([]);
       expect(capabilities.buildableFrameworks).toEqual([]);

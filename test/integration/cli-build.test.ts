@@ -49,14 +49,31 @@ describe('buildmesh build --wait', () => {
   });
 
   it('explains a rejected request field by field and exits 2', async () => {
-    const result = await runCli(['build', 'not-a-url', '--ref=--bad', '--solution', 'X.sln', '--api', node.url]);
+    const result = await runCli([
+      'build',
+      'not-a-url',
+      '--ref=--bad',
+      '--solution',
+      'X.sln',
+      '--api',
+      node.url,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('Request rejected (400 Validation Failed)');
     expect(result.stderr).toContain('repositoryUrl: must be an absolute git URL');
   });
 
   it('says when the node cannot be reached', async () => {
-    const result = await runCli(['build', slnx.repositoryUrl, '--ref', 'main', '--solution', 'X.sln', '--api', 'http://127.0.0.1:9']);
+    const result = await runCli([
+      'build',
+      slnx.repositoryUrl,
+      '--ref',
+      'main',
+      '--solution',
+      'X.sln',
+      '--api',
+      'http://127.0.0.1:9',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Cannot reach the node at http://127.0.0.1:9');
   });
@@ -69,13 +86,23 @@ describe('buildmesh build --wait', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown command "frobnicate"');
     expect((await runCli(['build', 'x'])).stderr).toContain('Missing --ref, --solution');
-    expect((await runCli(['build', 'x', '--ref', 'main', '--solution', 'A.sln', '-p', 'novalue'])).stderr).toContain('Key=Value');
+    expect(
+      (await runCli(['build', 'x', '--ref', 'main', '--solution', 'A.sln', '-p', 'novalue'])).stderr,
+    ).toContain('Key=Value');
   });
 });
 
 describe('buildmesh node', () => {
   it('lists every config problem and exits 2', async () => {
-    const result = await runCli(['node', '--api-port', '99999', '--log-level', 'loud', '--data-dir', tmpdir()]);
+    const result = await runCli([
+      'node',
+      '--api-port',
+      '99999',
+      '--log-level',
+      'loud',
+      '--data-dir',
+      tmpdir(),
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('apiPort:');
     expect(result.stderr).toContain('(from flag --api-port)');
@@ -86,9 +113,11 @@ describe('buildmesh node', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'buildmesh-cli-node-'));
     const run = startCliInProcess(['node', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent']);
     try {
-      const url = await waitFor('the node to listen', () =>
-        Promise.resolve(/listening on (http:\/\/\S+)/.exec(run.stdout.join('\n'))?.[1] ?? null),
-      30_000);
+      const url = await waitFor(
+        'the node to listen',
+        () => Promise.resolve(/listening on (http:\/\/\S+)/.exec(run.stdout.join('\n'))?.[1] ?? null),
+        30_000,
+      );
       expect((await fetch(`${url}/health`)).status).toBe(200);
       process.emit('SIGINT');
       expect(await run.done).toBe(0);

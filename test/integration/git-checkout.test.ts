@@ -13,7 +13,14 @@ describe('git checkout of every kind of ref, with real git over file://', () => 
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'buildmesh-git-'));
-    repo = await generateSolutionRepo({ root, width: 1, depth: 1, testProjects: false, app: false, extraCommits: 2 });
+    repo = await generateSolutionRepo({
+      root,
+      width: 1,
+      depth: 1,
+      testProjects: false,
+      app: false,
+      extraCommits: 2,
+    });
   });
   afterAll(async () => removeDir(root));
 

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
-import { api, removeDir, startTestNode, waitFor, waitForBuild, type BuildBody, type TestNode } from '../helpers/node-harness.js';
+import {
+  api,
+  removeDir,
+  startTestNode,
+  waitFor,
+  waitForBuild,
+  type BuildBody,
+  type TestNode,
+} from '../helpers/node-harness.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { processGroupMembers } from '../helpers/processes.js';
 
@@ -66,7 +74,9 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
 
   it('runs a build POSTed to A on B because A and C are in Maintenance, with real results and artifacts', async () => {
     expect((await api(a.url, 'POST', `/api/v1/agents/${ids.a}/maintenance`)).status).toBe(200);
-    expect((await api<AgentBody>(a.url, 'POST', `/api/v1/agents/${ids.c}/maintenance`)).body.status).toBe('Maintenance');
+    expect((await api<AgentBody>(a.url, 'POST', `/api/v1/agents/${ids.c}/maintenance`)).body.status).toBe(
+      'Maintenance',
+    );
     try {
       const submitted = await api<{ executionId: string }>(a.url, 'POST', '/api/v1/builds', {
         repositoryUrl: repo.repositoryUrl,
@@ -78,10 +88,14 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
       const build = (await waitForBuild(a.url, submitted.body.executionId)) as MeshBuildBody;
       expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
       expect(build.agent?.agentId).toBe(ids.b);
-      expect(build.attempts.map((attempt) => `${attempt.agentId}:${attempt.outcome}`)).toEqual([`${ids.b}:Succeeded`]);
+      expect(build.attempts.map((attempt) => `${attempt.agentId}:${attempt.outcome}`)).toEqual([
+        `${ids.b}:Succeeded`,
+      ]);
       expect(build.resolvedCommit).toBe(repo.headCommit);
       expect(build.testResults).toMatchObject({ total: repo.testCount, passed: repo.testCount, failed: 0 });
-      expect(build.artifacts.filter((artifact) => artifact.name.endsWith('.nupkg'))).toHaveLength(repo.libraryProjects.length);
+      expect(build.artifacts.filter((artifact) => artifact.name.endsWith('.nupkg'))).toHaveLength(
+        repo.libraryProjects.length,
+      );
       for (const artifact of build.artifacts) {
         const bytes = Buffer.from(await (await fetch(`${a.url}${artifact.downloadUrl}`)).arrayBuffer());
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(artifact.sha256Hash);
@@ -112,12 +126,18 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
     );
     const build = (await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${id}`)).body;
     expect([ids.b, ids.c]).toContain(build.attempts[0]?.agentId);
-    expect((await api(a.url, 'POST', `/api/v1/builds/${id}/cancel`)).body).toMatchObject({ status: 'Cancelling' });
+    expect((await api(a.url, 'POST', `/api/v1/builds/${id}/cancel`)).body).toMatchObject({
+      status: 'Cancelling',
+    });
     const cancelled = (await waitForBuild(a.url, id, 60_000)) as MeshBuildBody;
     expect(cancelled.status).toBe('Cancelled');
     expect(cancelled.stages.find((stage) => stage.name === 'Build')?.status).toBe('Cancelled');
     // The peers run on this machine, so the remote build's process group is visible here.
-    await waitFor('the remote build process group to be gone', () => Promise.resolve(processGroupMembers(remotePid).length === 0), 15_000);
+    await waitFor(
+      'the remote build process group to be gone',
+      () => Promise.resolve(processGroupMembers(remotePid).length === 0),
+      15_000,
+    );
   });
 
   it('finishes a build on the third peer when the executing peer is killed, and records the lost attempt', async () => {
@@ -144,10 +164,9 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
     const build = (await waitForBuild(a.url, id)) as MeshBuildBody;
     expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
     const survivor = victim === ids.b ? ids.c : ids.b;
-    expect(build.attempts.map((attempt) => `${attempt.attempt}:${attempt.agentId}:${attempt.outcome}`)).toEqual([
-      `1:${victim}:Lost`,
-      `2:${survivor}:Succeeded`,
-    ]);
+    expect(
+      build.attempts.map((attempt) => `${attempt.attempt}:${attempt.agentId}:${attempt.outcome}`),
+    ).toEqual([`1:${victim}:Lost`, `2:${survivor}:Succeeded`]);
     expect(build.attempts[0]?.reason).toMatch(/lost|silent|reach/i);
     expect(build.testResults?.passed).toBe(repo.testCount);
   });
@@ -173,12 +192,18 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
     const noSdk = await startNodeProcess(join(root, 'nosdk'), ['--join', code.stdout.trim()], { PATH: bin });
     processes.push(noSdk);
     const noSdkId = await agentIdOf(noSdk.url);
-    await waitFor('A to see the SDK-less peer', async () => (await agentsSeenBy(a.url)).some((agent) => agent.agentId === noSdkId), 30_000);
+    await waitFor(
+      'A to see the SDK-less peer',
+      async () => (await agentsSeenBy(a.url)).some((agent) => agent.agentId === noSdkId),
+      30_000,
+    );
     const seen = (await agentsSeenBy(a.url)).find((agent) => agent.agentId === noSdkId);
     expect(seen?.capabilities.installedSdks).toEqual([]);
 
     // Only the SDK-less peer is free: the build waits, saying why.
-    const others = (await agentsSeenBy(a.url)).filter((agent) => agent.agentId !== noSdkId && agent.agentId !== ids.a);
+    const others = (await agentsSeenBy(a.url)).filter(
+      (agent) => agent.agentId !== noSdkId && agent.agentId !== ids.a,
+    );
     for (const agent of others) await api(a.url, 'POST', `/api/v1/agents/${agent.agentId}/maintenance`);
     const submitted = await api<{ executionId: string }>(a.url, 'POST', '/api/v1/builds', {
       repositoryUrl: repo.repositoryUrl,
@@ -188,23 +213,34 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
     const waiting = await waitFor(
       'the queue reason',
       async () => {
-        const build = (await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${submitted.body.executionId}`)).body;
+        const build = (await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${submitted.body.executionId}`))
+          .body;
         return build.queueReason ? build : null;
       },
       20_000,
     );
     expect(waiting.status).toBe('Queued');
-    expect(waiting.queueReason).toMatch(/^every capable peer is in Maintenance.*; 1 free peer cannot build it \(no suitable \.NET SDK\)$/);
+    expect(waiting.queueReason).toMatch(
+      /^every capable peer is in Maintenance.*; 1 free peer cannot build it \(no suitable \.NET SDK\)$/,
+    );
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    expect((await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${submitted.body.executionId}`)).body.status).toBe('Queued');
-    expect((await api(a.url, 'POST', `/api/v1/builds/${submitted.body.executionId}/cancel`)).body).toMatchObject({ status: 'Cancelled' });
+    expect(
+      (await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${submitted.body.executionId}`)).body.status,
+    ).toBe('Queued');
+    expect(
+      (await api(a.url, 'POST', `/api/v1/builds/${submitted.body.executionId}/cancel`)).body,
+    ).toMatchObject({ status: 'Cancelled' });
 
     // Forgetting a peer bans it until it is re-admitted.
     expect((await api(a.url, 'DELETE', `/api/v1/agents/${noSdkId}`)).status).toBe(204);
     expect((await agentsSeenBy(a.url)).map((agent) => agent.agentId)).not.toContain(noSdkId);
     expect((await api(a.url, 'GET', `/api/v1/agents/${noSdkId}`)).status).toBe(404);
     expect((await api(a.url, 'POST', `/api/v1/agents/${noSdkId}/admit`)).status).toBe(204);
-    await waitFor('the re-admitted peer to be seen again', async () => (await agentsSeenBy(a.url)).some((agent) => agent.agentId === noSdkId), 60_000);
+    await waitFor(
+      'the re-admitted peer to be seen again',
+      async () => (await agentsSeenBy(a.url)).some((agent) => agent.agentId === noSdkId),
+      60_000,
+    );
     expect((await api(a.url, 'DELETE', `/api/v1/agents/${ids.a}`)).status).toBe(404);
   });
 });

@@ -39,11 +39,26 @@ describe('the job protocol between two real mesh nodes', () => {
     const swarmKey = createSwarmKey();
     coordinator = await startMeshNode({ swarmKey });
     worker = await startMeshNode({ swarmKey, bootstrap: [coordinator.multiaddrs()[0]!] });
-    await waitFor('the nodes to connect', () => Promise.resolve(coordinator.connectedPeers().includes(worker.peerId)), 20_000, 50);
+    await waitFor(
+      'the nodes to connect',
+      () => Promise.resolve(coordinator.connectedPeers().includes(worker.peerId)),
+      20_000,
+      50,
+    );
     host = { consider: () => ({ accept: false, reason: 'not set' }) };
-    workerJobs = new JobService({ node: worker, host: { consider: (o, from) => host.consider(o, from) }, logger: testLogger, heartbeatIntervalMs: 100 });
+    workerJobs = new JobService({
+      node: worker,
+      host: { consider: (o, from) => host.consider(o, from) },
+      logger: testLogger,
+      heartbeatIntervalMs: 100,
+    });
     await workerJobs.start();
-    coordinatorJobs = new JobService({ node: coordinator, host: { consider: () => ({ accept: false, reason: 'coordinator' }) }, logger: testLogger, silenceTimeoutMs: 1500 });
+    coordinatorJobs = new JobService({
+      node: coordinator,
+      host: { consider: () => ({ accept: false, reason: 'coordinator' }) },
+      logger: testLogger,
+      silenceTimeoutMs: 1500,
+    });
   });
   afterAll(async () => {
     await workerJobs?.stop();
@@ -58,9 +73,33 @@ describe('the job protocol between two real mesh nodes', () => {
           listener.onStage({ name: 'Build', status: 'Running', at: new Date().toISOString() });
           listener.onLog('WARN', 'CS8618: something');
           listener.onCommit('c'.repeat(40));
-          listener.onDiagnostics([{ severity: 'warning', code: 'CS8618', message: 'm', file: 'a.cs', line: 1, column: 2, project: null }]);
-          listener.onTestResults({ total: 3, passed: 3, failed: 0, skipped: 0, durationMs: 10, failures: [] });
-          listener.onArtifact({ name: 'A.nupkg', path: 'bin/A.nupkg', sizeBytes: 3, contentType: 'application/zip', sha256Hash: 'd'.repeat(64), createdAt: new Date().toISOString() });
+          listener.onDiagnostics([
+            {
+              severity: 'warning',
+              code: 'CS8618',
+              message: 'm',
+              file: 'a.cs',
+              line: 1,
+              column: 2,
+              project: null,
+            },
+          ]);
+          listener.onTestResults({
+            total: 3,
+            passed: 3,
+            failed: 0,
+            skipped: 0,
+            durationMs: 10,
+            failures: [],
+          });
+          listener.onArtifact({
+            name: 'A.nupkg',
+            path: 'bin/A.nupkg',
+            sizeBytes: 3,
+            contentType: 'application/zip',
+            sha256Hash: 'd'.repeat(64),
+            createdAt: new Date().toISOString(),
+          });
           return Promise.resolve({ status: 'Succeeded' });
         },
       }),
@@ -78,7 +117,11 @@ describe('the job protocol between two real mesh nodes', () => {
     const { events, listener } = recordingListener();
     const outcome = await runner.run(
       worker.peerId,
-      { request, attempt: 1, source: { manifestSha256: 'a'.repeat(64), commit: 'b'.repeat(40), frameworks: [] } },
+      {
+        request,
+        attempt: 1,
+        source: { manifestSha256: 'a'.repeat(64), commit: 'b'.repeat(40), frameworks: [] },
+      },
       { signal: new AbortController().signal, listener },
     );
     expect(outcome).toEqual({ status: 'Succeeded' });
@@ -96,7 +139,9 @@ describe('the job protocol between two real mesh nodes', () => {
 
   it('reports a rejection with its reason', async () => {
     host = { consider: () => ({ accept: false, reason: 'no free build slot (1 in use)' }) };
-    const error = await coordinatorJobs.runJob(worker.peerId, offer, { signal: new AbortController().signal, onEvent: () => undefined }).catch((e: unknown) => e);
+    const error = await coordinatorJobs
+      .runJob(worker.peerId, offer, { signal: new AbortController().signal, onEvent: () => undefined })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JobRejectedError);
     expect((error as JobRejectedError).reason).toBe('no free build slot (1 in use)');
   });
@@ -110,25 +155,44 @@ describe('the job protocol between two real mesh nodes', () => {
           new Promise<BuildOutcome>((resolve) => {
             signal.addEventListener('abort', () => {
               sawAbort = true;
-              resolve({ status: 'Cancelled', errorMessage: 'Build cancelled during Build', failureKind: 'build' });
+              resolve({
+                status: 'Cancelled',
+                errorMessage: 'Build cancelled during Build',
+                failureKind: 'build',
+              });
             });
           }),
       }),
     };
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
-    const outcome = await coordinatorJobs.runJob(worker.peerId, offer, { signal: controller.signal, onEvent: () => undefined });
+    const outcome = await coordinatorJobs.runJob(worker.peerId, offer, {
+      signal: controller.signal,
+      onEvent: () => undefined,
+    });
     expect(outcome.status).toBe('Cancelled');
     expect(sawAbort).toBe(true);
   });
 
   it('treats a peer that stops sending (no heartbeat) as lost', async () => {
-    const silentJobs = new JobService({ node: coordinator, host: { consider: () => ({ accept: false, reason: 'x' }) }, logger: testLogger, silenceTimeoutMs: 800 });
-    const quietWorker = new JobService({ node: worker, host: { consider: () => ({ accept: true, run: () => new Promise<BuildOutcome>(() => undefined) }) }, logger: testLogger, heartbeatIntervalMs: 60_000 });
+    const silentJobs = new JobService({
+      node: coordinator,
+      host: { consider: () => ({ accept: false, reason: 'x' }) },
+      logger: testLogger,
+      silenceTimeoutMs: 800,
+    });
+    const quietWorker = new JobService({
+      node: worker,
+      host: { consider: () => ({ accept: true, run: () => new Promise<BuildOutcome>(() => undefined) }) },
+      logger: testLogger,
+      heartbeatIntervalMs: 60_000,
+    });
     await workerJobs.stop();
     await quietWorker.start();
     try {
-      const error = await silentJobs.runJob(worker.peerId, offer, { signal: new AbortController().signal, onEvent: () => undefined }).catch((e: unknown) => e);
+      const error = await silentJobs
+        .runJob(worker.peerId, offer, { signal: new AbortController().signal, onEvent: () => undefined })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PeerLostError);
       expect((error as Error).message).toContain('went silent');
     } finally {
@@ -143,8 +207,13 @@ describe('the job protocol between two real mesh nodes', () => {
     const frames = framed(stream);
     await frames.writeJson({ type: 'offer', executionId: 'not-a-uuid', attempt: 1 });
     // The peer answers nothing and aborts the stream.
-    await expect(frames.readJson(jobReplySchema, { signal: AbortSignal.timeout(5000) })).rejects.toThrow(MeshProtocolError);
-    const outcome = await coordinatorJobs.runJob(worker.peerId, offer, { signal: new AbortController().signal, onEvent: () => undefined });
+    await expect(frames.readJson(jobReplySchema, { signal: AbortSignal.timeout(5000) })).rejects.toThrow(
+      MeshProtocolError,
+    );
+    const outcome = await coordinatorJobs.runJob(worker.peerId, offer, {
+      signal: new AbortController().signal,
+      onEvent: () => undefined,
+    });
     expect(outcome).toEqual({ status: 'Succeeded' });
   });
 });

@@ -27,7 +27,8 @@ describe('mDNS discovery in network namespaces', () => {
 
   async function nsApi<T>(namespace: string, method: string, path: string, body?: unknown): Promise<T> {
     const args = ['-s', '-X', method, `http://127.0.0.1:${API_PORT}${path}`];
-    if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
+    if (body !== undefined)
+      args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
     return JSON.parse(await lan.exec(namespace, 'curl', args)) as T;
   }
 
@@ -93,7 +94,11 @@ describe('mDNS discovery in network namespaces', () => {
       await waitFor(
         `${node.namespace} to discover the other two`,
         async () => {
-          const { agents } = await nsApi<{ agents: { agentId: string; status: string }[] }>(node.namespace, 'GET', '/api/v1/agents');
+          const { agents } = await nsApi<{ agents: { agentId: string; status: string }[] }>(
+            node.namespace,
+            'GET',
+            '/api/v1/agents',
+          );
           return agents.filter((agent) => agent.status === 'Idle').length === 3;
         },
         30_000,
@@ -110,11 +115,12 @@ describe('mDNS discovery in network namespaces', () => {
     const build = await waitFor(
       'the build to finish',
       async () => {
-        const body = await nsApi<{ status: string; agent: { agentId: string } | null; errorMessage: string | null; testResults: { passed: number } | null }>(
-          first.namespace,
-          'GET',
-          `/api/v1/builds/${submitted.executionId}`,
-        );
+        const body = await nsApi<{
+          status: string;
+          agent: { agentId: string } | null;
+          errorMessage: string | null;
+          testResults: { passed: number } | null;
+        }>(first.namespace, 'GET', `/api/v1/builds/${submitted.executionId}`);
         return ['Succeeded', 'Failed', 'Cancelled', 'TimedOut'].includes(body.status) ? body : null;
       },
       240_000,

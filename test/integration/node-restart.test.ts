@@ -25,16 +25,28 @@ describe('builds survive a crash of the node process', () => {
 
   it('marks the running build Failed with the reason, keeps every build listed and runs the queued one', async () => {
     nodeProcess = await startNodeProcess(dataDir);
-    const body = { repositoryUrl: repo.repositoryUrl, gitRef: 'main', solutionPath: repo.solutionPath, publishArtifacts: false };
+    const body = {
+      repositoryUrl: repo.repositoryUrl,
+      gitRef: 'main',
+      solutionPath: repo.solutionPath,
+      publishArtifacts: false,
+    };
     const first = await api<{ executionId: string }>(nodeProcess.url, 'POST', '/api/v1/builds', body);
-    const second = await api<{ executionId: string; queuePosition: number }>(nodeProcess.url, 'POST', '/api/v1/builds', body);
+    const second = await api<{ executionId: string; queuePosition: number }>(
+      nodeProcess.url,
+      'POST',
+      '/api/v1/builds',
+      body,
+    );
     expect(second.body.queuePosition).toBe(1); // the first one is already running
 
     const url = nodeProcess.url;
     const buildPid = await waitFor(
       'the first build to reach dotnet build',
       async () => {
-        const log = await (await fetch(`${url}/api/v1/builds/${first.body.executionId}/logs?follow=false`)).text();
+        const log = await (
+          await fetch(`${url}/api/v1/builds/${first.body.executionId}/logs?follow=false`)
+        ).text();
         return Number(/dotnet build started \(pid (\d+)\)/.exec(log)?.[1] ?? 0) || null;
       },
       120_000,
@@ -46,17 +58,30 @@ describe('builds survive a crash of the node process', () => {
     for (const pid of processGroupMembers(buildPid)) process.kill(pid, 'SIGKILL');
 
     nodeProcess = await startNodeProcess(dataDir);
-    const list = await api<{ builds: { executionId: string }[]; totalCount: number }>(nodeProcess.url, 'GET', '/api/v1/builds');
+    const list = await api<{ builds: { executionId: string }[]; totalCount: number }>(
+      nodeProcess.url,
+      'GET',
+      '/api/v1/builds',
+    );
     expect(list.body.totalCount).toBe(2);
-    expect(list.body.builds.map((b) => b.executionId)).toEqual([second.body.executionId, first.body.executionId]);
+    expect(list.body.builds.map((b) => b.executionId)).toEqual([
+      second.body.executionId,
+      first.body.executionId,
+    ]);
 
-    const interrupted = await api<BuildBody>(nodeProcess.url, 'GET', `/api/v1/builds/${first.body.executionId}`);
+    const interrupted = await api<BuildBody>(
+      nodeProcess.url,
+      'GET',
+      `/api/v1/builds/${first.body.executionId}`,
+    );
     expect(interrupted.body.status).toBe('Failed');
     expect(interrupted.body.errorMessage).toBe(
       'The node stopped while this build was running (during Build); the build did not complete',
     );
     expect(interrupted.body.stages.find((s) => s.name === 'Build')?.status).toBe('Failed');
-    const oldLog = await (await fetch(`${nodeProcess.url}/api/v1/builds/${first.body.executionId}/logs`)).text();
+    const oldLog = await (
+      await fetch(`${nodeProcess.url}/api/v1/builds/${first.body.executionId}/logs`)
+    ).text();
     expect(oldLog).toContain('dotnet build started');
     expect(oldLog).toContain('The node stopped while this build was running');
 

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
-import { api, removeDir, startTestNode, waitFor, waitForBuild, type BuildBody, type TestNode } from '../helpers/node-harness.js';
+import {
+  api,
+  removeDir,
+  startTestNode,
+  waitFor,
+  waitForBuild,
+  type BuildBody,
+  type TestNode,
+} from '../helpers/node-harness.js';
 import { processGroupMembers } from '../helpers/processes.js';
 
 const LOG_LINE = /^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] (INFO|WARN|ERROR): /;
@@ -16,7 +24,13 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'buildmesh-single-'));
-    packable = await generateSolutionRepo({ root, width: 2, depth: 2, variant: 'packable', name: 'packable' });
+    packable = await generateSolutionRepo({
+      root,
+      width: 2,
+      depth: 2,
+      variant: 'packable',
+      name: 'packable',
+    });
     node = await startTestNode();
   });
 
@@ -28,22 +42,22 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
 
   it('runs every stage, reports real test counts and stores artifacts whose sha256 matches the download', async () => {
     expect(packable.projectCount).toBeGreaterThanOrEqual(6);
-    const submitted = await api<{ executionId: string; status: string; queuePosition: number; links: { self: string } }>(
-      node.url,
-      'POST',
-      '/api/v1/builds',
-      {
-        job: {
-          projectName: 'Packable',
-          repositoryUrl: packable.repositoryUrl,
-          gitRef: 'refs/heads/main',
-          solutionPath: packable.solutionPath,
-          createPackages: true,
-          requesterEmail: 'dev@example.com',
-        },
-        strategy: 'Clean',
+    const submitted = await api<{
+      executionId: string;
+      status: string;
+      queuePosition: number;
+      links: { self: string };
+    }>(node.url, 'POST', '/api/v1/builds', {
+      job: {
+        projectName: 'Packable',
+        repositoryUrl: packable.repositoryUrl,
+        gitRef: 'refs/heads/main',
+        solutionPath: packable.solutionPath,
+        createPackages: true,
+        requesterEmail: 'dev@example.com',
       },
-    );
+      strategy: 'Clean',
+    });
     expect(submitted.status).toBe(202);
     expect(submitted.body).toMatchObject({ status: 'Queued', queuePosition: 1 });
     expect(submitted.headers.get('location')).toBe(submitted.body.links.self);
@@ -62,7 +76,11 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
       expect(stage.endTime).not.toBeNull();
       expect(stage.duration).toMatch(/^PT/);
     }
-    expect(build.testResults).toMatchObject({ total: packable.testCount, passed: packable.testCount, failed: 0 });
+    expect(build.testResults).toMatchObject({
+      total: packable.testCount,
+      passed: packable.testCount,
+      failed: 0,
+    });
     expect(build.agent?.agentId).toBe(node.node.agentId);
 
     const names = build.artifacts.map((artifact) => artifact.name);
@@ -77,7 +95,11 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
       expect(download.headers.get('x-checksum-sha256')).toBe(artifact.sha256Hash);
     }
 
-    const listed = await api<{ artifacts: unknown[] }>(node.url, 'GET', `/api/v1/builds/${build.executionId}/artifacts`);
+    const listed = await api<{ artifacts: unknown[] }>(
+      node.url,
+      'GET',
+      `/api/v1/builds/${build.executionId}/artifacts`,
+    );
     expect(listed.body.artifacts).toHaveLength(build.artifacts.length);
 
     const logs = await fetch(`${node.url}/api/v1/builds/${build.executionId}/logs`);
@@ -87,12 +109,23 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
     expect(lines.some((line) => line.includes(`Checked out commit ${packable.headCommit}`))).toBe(true);
     expect(lines.some((line) => line.includes('Build completed successfully'))).toBe(true);
 
-    const list = await api<{ builds: { executionId: string }[]; totalCount: number }>(node.url, 'GET', '/api/v1/builds');
+    const list = await api<{ builds: { executionId: string }[]; totalCount: number }>(
+      node.url,
+      'GET',
+      '/api/v1/builds',
+    );
     expect(list.body.builds[0]?.executionId).toBe(build.executionId);
   });
 
   it('fails a build whose tests fail, naming the failed test', async () => {
-    const failing = await generateSolutionRepo({ root, width: 2, depth: 1, variant: 'failing-test', name: 'failing', app: false });
+    const failing = await generateSolutionRepo({
+      root,
+      width: 2,
+      depth: 1,
+      variant: 'failing-test',
+      name: 'failing',
+      app: false,
+    });
     const submitted = await api<{ executionId: string }>(node.url, 'POST', '/api/v1/builds', {
       repositoryUrl: failing.repositoryUrl,
       gitRef: 'main',
@@ -110,7 +143,14 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
   });
 
   it('fails a build that does not compile, with the CS error code and file', async () => {
-    const broken = await generateSolutionRepo({ root, width: 1, depth: 2, variant: 'compile-error', name: 'broken', app: false });
+    const broken = await generateSolutionRepo({
+      root,
+      width: 1,
+      depth: 2,
+      variant: 'compile-error',
+      name: 'broken',
+      app: false,
+    });
     const submitted = await api<{ executionId: string }>(node.url, 'POST', '/api/v1/builds', {
       repositoryUrl: broken.repositoryUrl,
       gitRef: 'main',
@@ -119,7 +159,14 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
     const build = await waitForBuild(node.url, submitted.body.executionId);
     expect(build.status).toBe('Failed');
     const stages = Object.fromEntries(build.stages.map((stage) => [stage.name, stage.status]));
-    expect(stages).toMatchObject({ Clone: 'Succeeded', Restore: 'Succeeded', Build: 'Failed', Test: 'Skipped', Package: 'Skipped', Upload: 'Skipped' });
+    expect(stages).toMatchObject({
+      Clone: 'Succeeded',
+      Restore: 'Succeeded',
+      Build: 'Failed',
+      Test: 'Skipped',
+      Package: 'Skipped',
+      Upload: 'Skipped',
+    });
     const error = build.diagnostics.find((d) => d.severity === 'error');
     expect(error).toMatchObject({ code: 'CS1002', file: broken.compileErrorFile });
     expect(build.errors[0]).toContain('CS1002');
@@ -154,8 +201,17 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
     const build = await waitForBuild(node.url, id, 60_000);
     expect(build.status).toBe('Cancelled');
     const stages = Object.fromEntries(build.stages.map((stage) => [stage.name, stage.status]));
-    expect(stages).toMatchObject({ Build: 'Cancelled', Test: 'Skipped', Package: 'Skipped', Upload: 'Skipped' });
-    await waitFor('the build process group to be gone', () => Promise.resolve(processGroupMembers(buildPid).length === 0), 10_000);
+    expect(stages).toMatchObject({
+      Build: 'Cancelled',
+      Test: 'Skipped',
+      Package: 'Skipped',
+      Upload: 'Skipped',
+    });
+    await waitFor(
+      'the build process group to be gone',
+      () => Promise.resolve(processGroupMembers(buildPid).length === 0),
+      10_000,
+    );
 
     const again = await api(node.url, 'POST', `/api/v1/builds/${id}/cancel`);
     expect(again.status).toBe(409);

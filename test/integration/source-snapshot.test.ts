@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore } from '../../src/agent/content-store.js';
-import { SourceManifestError, materializeSources, readManifest, snapshotSources } from '../../src/agent/source-snapshot.js';
+import {
+  SourceManifestError,
+  materializeSources,
+  readManifest,
+  snapshotSources,
+} from '../../src/agent/source-snapshot.js';
 import { removeDir } from '../helpers/node-harness.js';
 
 const COMMIT = 'a'.repeat(40);
@@ -30,11 +35,19 @@ describe('source snapshots in the CAS', () => {
 
   it('stores each distinct file once, skips .git, and rebuilds the same tree elsewhere', async () => {
     const first = await snapshotSources(join(root, 'tree'), COMMIT, store);
-    expect(first.manifest.entries.map((e) => e.path)).toEqual(['App.sln', 'build.sh', 'lib-link', 'src/Lib/A.cs', 'src/Lib/Copy.cs']);
+    expect(first.manifest.entries.map((e) => e.path)).toEqual([
+      'App.sln',
+      'build.sh',
+      'lib-link',
+      'src/Lib/A.cs',
+      'src/Lib/Copy.cs',
+    ]);
     const second = await snapshotSources(join(root, 'tree'), COMMIT, store);
     expect(second.manifestSha256).toBe(first.manifestSha256);
     // 3 distinct contents (A.cs and Copy.cs are equal) + the manifest.
-    const objects = (await readdir(join(root, 'cas', 'sha256'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    const objects = (
+      await readdir(join(root, 'cas', 'sha256'), { recursive: true, withFileTypes: true })
+    ).filter((e) => e.isFile());
     expect(objects).toHaveLength(4);
 
     const manifest = await readManifest(store, first.manifestSha256);
@@ -48,7 +61,11 @@ describe('source snapshots in the CAS', () => {
   it('refuses manifests that would write outside the workspace', async () => {
     const put = async (value: unknown) =>
       (await store.putStream(Readable.from([Buffer.from(JSON.stringify(value))]))).sha256;
-    const escaping = await put({ version: 1, commit: COMMIT, entries: [{ kind: 'file', path: '../evil', sha256: 'b'.repeat(64), sizeBytes: 1, executable: false }] });
+    const escaping = await put({
+      version: 1,
+      commit: COMMIT,
+      entries: [{ kind: 'file', path: '../evil', sha256: 'b'.repeat(64), sizeBytes: 1, executable: false }],
+    });
     await expect(readManifest(store, escaping)).rejects.toThrow(SourceManifestError);
     const throughLink = await put({
       version: 1,

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildJob } from '../../core/models.js';
-import { buildArgs, escapeMsBuildValue, packArgs, publishArgs, restoreArgs, testArgs } from './dotnet-args.js';
+import {
+  buildArgs,
+  escapeMsBuildValue,
+  packArgs,
+  publishArgs,
+  restoreArgs,
+  testArgs,
+} from './dotnet-args.js';
 
 const job: BuildJob = {
   jobId: 'j',
@@ -31,10 +38,14 @@ describe('dotnet arguments', () => {
   it('passes configuration, framework, platform, RID and properties to build', () => {
     const args = buildArgs(job, { clean: true });
     expect(args.slice(0, 5)).toEqual(['build', 'App.sln', '-c', 'Debug', '--no-restore']);
-    expect(args).toEqual(expect.arrayContaining(['--no-incremental', '-f', 'net10.0', '-r', 'linux-x64', '-p:Platform=x64']));
+    expect(args).toEqual(
+      expect.arrayContaining(['--no-incremental', '-f', 'net10.0', '-r', 'linux-x64', '-p:Platform=x64']),
+    );
     expect(args).toContain('-p:NoWarn=CS1591%3BCS8618');
     expect(args).toContain('-p:Version=1.2.3');
-    expect(buildArgs({ ...job, platform: 'AnyCPU' }, { clean: false }).some((a) => a.startsWith('-p:Platform'))).toBe(false);
+    expect(
+      buildArgs({ ...job, platform: 'AnyCPU' }, { clean: false }).some((a) => a.startsWith('-p:Platform')),
+    ).toBe(false);
   });
 
   it('reuses the build configuration, framework and RID for test, pack and publish, with --no-build', () => {
@@ -42,7 +53,9 @@ describe('dotnet arguments', () => {
       expect(args).toContain('--no-build');
       expect(args).toEqual(expect.arrayContaining(['-c', 'Debug', '-r', 'linux-x64']));
     }
-    expect(testArgs(job, '/results')).toEqual(expect.arrayContaining(['--logger', 'trx', '--results-directory', '/results', '-f', 'net10.0']));
+    expect(testArgs(job, '/results')).toEqual(
+      expect.arrayContaining(['--logger', 'trx', '--results-directory', '/results', '-f', 'net10.0']),
+    );
   });
 
   it('escapes MSBuild separators in property values', () => {

@@ -76,7 +76,16 @@ export function testArgs(job: BuildJob, resultsDirectory: string): string[] {
 }
 
 export function packArgs(job: BuildJob): string[] {
-  return ['pack', job.solutionPath, '--no-build', '-c', job.configuration, ...runtimeArgs(job), ...propertyArgs(job), ...LOGGER_ARGS];
+  return [
+    'pack',
+    job.solutionPath,
+    '--no-build',
+    '-c',
+    job.configuration,
+    ...runtimeArgs(job),
+    ...propertyArgs(job),
+    ...LOGGER_ARGS,
+  ];
 }
 
 export function publishArgs(job: BuildJob): string[] {

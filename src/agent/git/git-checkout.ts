@@ -59,7 +59,8 @@ export async function checkoutRepository(options: CheckoutOptions): Promise<Chec
   if (refProblem) throw new GitError(`gitRef ${refProblem}`, false);
 
   const { directory, signal, log } = options;
-  const git = (args: string[], onLine?: (line: string) => void) => runGit(args, directory, signal, onLine ?? log.bind(null, 'INFO'));
+  const git = (args: string[], onLine?: (line: string) => void) =>
+    runGit(args, directory, signal, onLine ?? log.bind(null, 'INFO'));
   const retrying = <T>(what: string, operation: () => Promise<T>) =>
     withRetry(operation, {
       attempts: 3,
@@ -88,7 +89,9 @@ export async function checkoutRepository(options: CheckoutOptions): Promise<Chec
   const matchedRef = findRemoteRef(remoteRefs, options.gitRef);
   let commit: string;
   if (matchedRef) {
-    await retrying('git fetch', () => git(['fetch', '-q', '--no-tags', ...depth, '--end-of-options', 'origin', matchedRef]));
+    await retrying('git fetch', () =>
+      git(['fetch', '-q', '--no-tags', ...depth, '--end-of-options', 'origin', matchedRef]),
+    );
     commit = await revParse(directory, 'FETCH_HEAD^{commit}', signal);
   } else if (isCommitSha(options.gitRef)) {
     commit = await fetchCommit(options.gitRef, depth, git, retrying, directory, signal);
@@ -104,7 +107,9 @@ export async function checkoutRepository(options: CheckoutOptions): Promise<Chec
 }
 
 function findRemoteRef(remoteRefs: Map<string, string>, gitRef: string): string | null {
-  const candidates = gitRef.startsWith('refs/') ? [gitRef] : [`refs/heads/${gitRef}`, `refs/tags/${gitRef}`, gitRef];
+  const candidates = gitRef.startsWith('refs/')
+    ? [gitRef]
+    : [`refs/heads/${gitRef}`, `refs/tags/${gitRef}`, gitRef];
   return candidates.find((candidate) => remoteRefs.has(candidate)) ?? null;
 }
 
@@ -118,15 +123,25 @@ async function fetchCommit(
 ): Promise<string> {
   if (sha.length === 40) {
     try {
-      await retrying('git fetch', () => git(['fetch', '-q', '--no-tags', ...depth, '--end-of-options', 'origin', sha]));
+      await retrying('git fetch', () =>
+        git(['fetch', '-q', '--no-tags', ...depth, '--end-of-options', 'origin', sha]),
+      );
       return await revParse(directory, 'FETCH_HEAD^{commit}', signal);
     } catch (error) {
-      if (error instanceof OperationAbortedError || (error instanceof GitError && error.transient)) throw error;
+      if (error instanceof OperationAbortedError || (error instanceof GitError && error.transient))
+        throw error;
       // Servers that refuse to serve an unadvertised SHA: fall back to fetching everything.
     }
   }
   await retrying('git fetch', () =>
-    git(['fetch', '-q', '--end-of-options', 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']),
+    git([
+      'fetch',
+      '-q',
+      '--end-of-options',
+      'origin',
+      '+refs/heads/*:refs/remotes/origin/*',
+      '+refs/tags/*:refs/tags/*',
+    ]),
   );
   try {
     return await revParse(directory, `${sha}^{commit}`, signal);
@@ -138,11 +153,20 @@ async function fetchCommit(
   }
 }
 
-async function revParse(directory: string, expression: string, signal: AbortSignal | undefined): Promise<string> {
+async function revParse(
+  directory: string,
+  expression: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
   let output = '';
-  await runGit(['rev-parse', '--verify', '--quiet', '--end-of-options', expression], directory, signal, (line) => {
-    output = line.trim();
-  });
+  await runGit(
+    ['rev-parse', '--verify', '--quiet', '--end-of-options', expression],
+    directory,
+    signal,
+    (line) => {
+      output = line.trim();
+    },
+  );
   return output;
 }
 
@@ -159,9 +183,13 @@ async function runGit(
     if (error instanceof CommandFailedError) {
       const output = error.outputTail.join('\n');
       const detail = error.outputTail.filter((line) => /fatal|error/i.test(line)).join(' ') || output;
-      throw new GitError(`git ${args[0] ?? ''} failed: ${detail || `exit code ${error.exitCode}`}`, TRANSIENT_PATTERNS.test(output), {
-        cause: error,
-      });
+      throw new GitError(
+        `git ${args[0] ?? ''} failed: ${detail || `exit code ${error.exitCode}`}`,
+        TRANSIENT_PATTERNS.test(output),
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }

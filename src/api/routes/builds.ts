@@ -10,7 +10,10 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
 
 /** `pageNumber` ≥ 1 and `pageSize` 1–100; anything else is a 400 naming the field. */
-export function parsePagination(query: Record<string, string | string[] | undefined>): { pageNumber: number; pageSize: number } {
+export function parsePagination(query: Record<string, string | string[] | undefined>): {
+  pageNumber: number;
+  pageSize: number;
+} {
   const problems: FieldProblem[] = [];
   const read = (name: string, fallback: number) => {
     const raw = query[name];
@@ -79,7 +82,8 @@ export function buildRoutes(builds: BuildService, logs: BuildLogStore): Router {
     ctx.body = {
       executionId: record.executionId,
       status: record.status,
-      message: record.status === 'Cancelled' ? 'Build cancelled before it started' : 'Build cancellation requested',
+      message:
+        record.status === 'Cancelled' ? 'Build cancelled before it started' : 'Build cancellation requested',
     };
   });
 

@@ -94,7 +94,11 @@ export async function buildCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const [repositoryUrl] = positionals;
-  const missing = [!repositoryUrl && '<repository-url>', !values.ref && '--ref', !values.solution && '--solution'].filter(Boolean);
+  const missing = [
+    !repositoryUrl && '<repository-url>',
+    !values.ref && '--ref',
+    !values.solution && '--solution',
+  ].filter(Boolean);
   if (missing.length > 0) {
     console.error(`Missing ${missing.join(', ')}.\n\n${HELP}`);
     return 2;
@@ -108,7 +112,8 @@ export async function buildCommand(argv: string[]): Promise<number> {
     }
     properties[property.slice(0, equals)] = property.slice(equals + 1);
   }
-  const timeoutMinutes = values['timeout-minutes'] === undefined ? undefined : Number(values['timeout-minutes']);
+  const timeoutMinutes =
+    values['timeout-minutes'] === undefined ? undefined : Number(values['timeout-minutes']);
   const body = {
     repositoryUrl,
     gitRef: values.ref,
@@ -128,11 +133,11 @@ export async function buildCommand(argv: string[]): Promise<number> {
 
   const api = (values.api ?? process.env.BUILDMESH_API_URL ?? 'http://127.0.0.1:5000').replace(/\/$/, '');
   const client = new NodeClient(api);
-  const submitted = await client.request<{ executionId: string; queuePosition: number; links: { self: string } }>(
-    'POST',
-    '/api/v1/builds',
-    body,
-  );
+  const submitted = await client.request<{
+    executionId: string;
+    queuePosition: number;
+    links: { self: string };
+  }>('POST', '/api/v1/builds', body);
   if (!submitted.ok) return reportFailure(submitted.status, submitted.error, api);
   const { executionId, queuePosition } = submitted.value;
   console.log(`Build ${executionId} queued (position ${queuePosition})`);
@@ -203,14 +208,19 @@ function printResult(build: BuildView): void {
   if (build.resolvedCommit) console.log(`  commit: ${build.resolvedCommit}`);
   if (build.testResults) {
     const t = build.testResults;
-    console.log(`  tests: ${t.total} total, ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped (${(t.durationMs / 1000).toFixed(1)}s)`);
-    for (const failure of t.failures) console.log(`    ✗ ${failure.name}: ${failure.message.split('\n')[0] ?? ''}`);
+    console.log(
+      `  tests: ${t.total} total, ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped (${(t.durationMs / 1000).toFixed(1)}s)`,
+    );
+    for (const failure of t.failures)
+      console.log(`    ✗ ${failure.name}: ${failure.message.split('\n')[0] ?? ''}`);
   }
   for (const error of build.errors.slice(0, 20)) console.log(`  ${error}`);
   if (build.artifacts.length > 0) {
     console.log('  artifacts:');
     for (const artifact of build.artifacts) {
-      console.log(`    ${artifact.name}  ${artifact.sizeBytes} bytes  sha256 ${artifact.sha256Hash}  ${artifact.downloadUrl}`);
+      console.log(
+        `    ${artifact.name}  ${artifact.sizeBytes} bytes  sha256 ${artifact.sha256Hash}  ${artifact.downloadUrl}`,
+      );
     }
   }
   if (build.errorMessage) console.log(`  ${build.errorMessage}`);
@@ -248,7 +258,11 @@ class NodeClient {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause;
-      return { ok: false, status: 0, error: cause?.code ?? (error instanceof Error ? error.message : String(error)) };
+      return {
+        ok: false,
+        status: 0,
+        error: cause?.code ?? (error instanceof Error ? error.message : String(error)),
+      };
     }
     const text = await response.text();
     let parsed: unknown = text;

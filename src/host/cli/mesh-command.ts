@@ -14,7 +14,9 @@ Treat the code like a password: anyone with it can join the mesh.`;
 export async function meshCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb !== 'join-code') {
-    console.error(verb && verb !== '--help' && verb !== '-h' ? `Unknown mesh command "${verb}".\n\n${HELP}` : HELP);
+    console.error(
+      verb && verb !== '--help' && verb !== '-h' ? `Unknown mesh command "${verb}".\n\n${HELP}` : HELP,
+    );
     return verb === '--help' || verb === '-h' ? 0 : 2;
   }
   let dataDir: string;
@@ -28,14 +30,16 @@ export async function meshCommand(argv: string[]): Promise<number> {
   const swarmKey = await loadSwarmKey(dataDir);
   let addresses: string[] = [];
   try {
-    addresses = (JSON.parse(await readFile(join(dataDir, 'mesh', 'addresses.json'), 'utf8')) as string[]).filter(
-      (address) => !address.includes('/ip4/0.0.0.0/'),
-    );
+    addresses = (
+      JSON.parse(await readFile(join(dataDir, 'mesh', 'addresses.json'), 'utf8')) as string[]
+    ).filter((address) => !address.includes('/ip4/0.0.0.0/'));
   } catch {
     // Not started yet.
   }
   if (!swarmKey || addresses.length === 0) {
-    console.error(`This node (data in ${dataDir}) has not started a mesh yet: run "buildmesh node" once, then ask again.`);
+    console.error(
+      `This node (data in ${dataDir}) has not started a mesh yet: run "buildmesh node" once, then ask again.`,
+    );
     return 1;
   }
   console.log(encodeJoinCode({ swarmKey, addresses }));

@@ -17,7 +17,10 @@ ${CONFIG_KEYS.map((key) => `  ${flagNameOf(key).padEnd(26)} (env ${envNameOf(key
 
 export async function nodeCommand(argv: string[]): Promise<number> {
   const optionSpec = Object.fromEntries(
-    CONFIG_KEYS.map((key) => [flagNameOf(key).slice(2), { type: key === 'keepWorkspaces' ? 'boolean' : 'string' } as const]),
+    CONFIG_KEYS.map((key) => [
+      flagNameOf(key).slice(2),
+      { type: key === 'keepWorkspaces' ? 'boolean' : 'string' } as const,
+    ]),
   );
   let parsed;
   try {
@@ -50,7 +53,10 @@ export async function nodeCommand(argv: string[]): Promise<number> {
 
   let config;
   try {
-    config = loadConfig({ flags, configFile: typeof parsed.values.config === 'string' ? parsed.values.config : undefined });
+    config = loadConfig({
+      flags,
+      configFile: typeof parsed.values.config === 'string' ? parsed.values.config : undefined,
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -61,7 +67,10 @@ export async function nodeCommand(argv: string[]): Promise<number> {
 
   let node: BuildNode;
   try {
-    node = await BuildNode.start({ config, joinCode: typeof parsed.values.join === 'string' ? parsed.values.join : undefined });
+    node = await BuildNode.start({
+      config,
+      joinCode: typeof parsed.values.join === 'string' ? parsed.values.join : undefined,
+    });
   } catch (error) {
     if (error instanceof BuildMeshError) {
       console.error(error.message);
@@ -69,7 +78,9 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     }
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      console.error(`Port ${config.apiPort} on ${config.apiHost} is already in use; pick another with --api-port.`);
+      console.error(
+        `Port ${config.apiPort} on ${config.apiHost} is already in use; pick another with --api-port.`,
+      );
       return 1;
     }
     throw error;
