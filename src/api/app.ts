@@ -17,6 +17,8 @@ export interface ApiDependencies {
   /** This node's own health, for `/health`. */
   health: () => Promise<AgentHealth>;
   logger: Logger;
+  /** Prometheus text for `/metrics`. */
+  metrics?: () => string;
   /** Folder of the built UI served at `/`; none on nodes without a UI. */
   uiDirectory?: string;
 }
@@ -55,6 +57,12 @@ export function createApiApp(deps: ApiDependencies): Koa {
   root.get('/health', async (ctx) => {
     const health = await deps.health();
     ctx.body = { ...health, overallStatus: health.healthy ? 'Healthy' : 'Unhealthy' };
+  });
+
+  root.get('/metrics', (ctx) => {
+    if (!deps.metrics) throw new HttpError('NotFound', 'Metrics are not enabled on this node');
+    ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
+    ctx.body = deps.metrics();
   });
 
   for (const router of [

@@ -14,6 +14,7 @@ import {
   type LogLevel,
 } from '../core/models.js';
 import type { BuildLogStore, BuildPage, BuildStore, Logger } from '../core/ports.js';
+import type { BuildMetrics } from './build-metrics.js';
 
 export interface BuildCoordinatorOptions {
   store: BuildStore;
@@ -25,6 +26,8 @@ export interface BuildCoordinatorOptions {
   runnableStrategies: readonly BuildStrategy[];
   newId: () => string;
   now?: () => Date;
+  /** Counts and times builds for `/metrics`. */
+  metrics?: BuildMetrics;
 }
 
 export interface SubmittedBuild {
@@ -278,6 +281,7 @@ export class BuildCoordinator {
       agent: this.options.agent,
       queueReason: null,
     }));
+    this.options.metrics?.buildStarted(build.record);
     this.appendLog(
       executionId,
       'INFO',
@@ -350,6 +354,7 @@ export class BuildCoordinator {
       endTime: this.now().toISOString(),
       errorMessage: outcome.status === 'Succeeded' ? null : outcome.errorMessage,
     }));
+    this.options.metrics?.buildFinished(build.record);
     this.appendLog(executionId, status === 'Succeeded' ? 'INFO' : 'ERROR', `Build ${status}`);
     await this.options.logs.complete(executionId);
     this.logger.info('build finished', { executionId, status });

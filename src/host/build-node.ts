@@ -13,10 +13,12 @@ import { GitSourcePreparer } from '../agent/git-source-preparer.js';
 import { LocalBuildExecutor } from '../agent/local-build-executor.js';
 import { sleep } from '../agent/sleep.js';
 import { BuildCoordinator } from '../coordinator/build-coordinator.js';
+import { BuildMetrics } from '../coordinator/build-metrics.js';
 import { MeshBuildExecutor } from '../coordinator/mesh-build-executor.js';
 import type { BuildExecutor } from '../core/build-execution.js';
 import { targetPoolForOs } from '../core/capabilities.js';
 import type { AgentStatus, BuildStrategy } from '../core/models.js';
+import type { PeerCandidate } from '../core/peer-selection.js';
 import type { Logger } from '../core/ports.js';
 import { BlobService } from '../mesh/blob-protocol.js';
 import { JobService } from '../mesh/job-protocol.js';
@@ -207,7 +209,11 @@ export class BuildNode {
       retryDelaysMs: options.retryDelaysMs,
       sleep,
     });
-    const coordinator = new BuildCoordinator({
+    const metrics: BuildMetrics = new BuildMetrics({
+      queueLength: (): number => coordinator.queueLength(),
+      agentUtilization: () => agentUtilization(directory.candidates()),
+    });
+    const coordinator: BuildCoordinator = new BuildCoordinator({
       store,
       logs,
       executor,
@@ -216,6 +222,7 @@ export class BuildNode {
       maxConcurrentBuilds: COORDINATION_LIMIT,
       runnableStrategies: RUNNABLE_STRATEGIES,
       newId: randomUUID,
+      metrics,
     });
     await coordinator.start();
 
@@ -225,6 +232,7 @@ export class BuildNode {
       artifacts: contentStore,
       agents: directory,
       health: () => directory.health(agentId),
+      metrics: () => metrics.render(),
       logger,
       uiDirectory: fileURLToPath(new URL('../../out/renderer', import.meta.url)),
     });
@@ -292,4 +300,21 @@ async function meshBootstrap(config: NodeConfig, joinCode: string | undefined): 
     await writeFile(rememberedPath, `${JSON.stringify(remembered, null, 2)}\n`);
   }
   return [...new Set([...config.meshBootstrap, ...remembered])];
+}
+
+/** Busy ÷ online agents × 100, per pool, for `agent_utilization_percent`. */
+function agentUtilization(peers: readonly PeerCandidate[]): { pool: string; percent: number }[] {
+  const pools = new Map<string, { online: number; busy: number }>();
+  for (const peer of peers) {
+    if (peer.status === 'Offline') continue;
+    const pool = targetPoolForOs(peer.capabilities.os);
+    const counts = pools.get(pool) ?? { online: 0, busy: 0 };
+    counts.online += 1;
+    if (peer.status === 'Building') counts.busy += 1;
+    pools.set(pool, counts);
+  }
+  return [...pools].map(([pool, { online, busy }]) => ({
+    pool,
+    percent: Math.round((busy / online) * 1000) / 10,
+  }));
 }

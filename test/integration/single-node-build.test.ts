@@ -217,4 +217,29 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ error: 'Conflict' });
   });
+
+  it('serves /metrics whose counters match the builds run above', async () => {
+    const response = await fetch(`${node.url}/metrics`);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    // Above: one Clean build that succeeded; a failing-test, a compile-error and a cancelled Incremental build.
+    expect(value('builds_started_total{strategy="Clean"}')).toBe(1);
+    expect(value('builds_started_total{strategy="Incremental"}')).toBe(3);
+    expect(value('builds_completed_total{status="Succeeded",strategy="Clean"}')).toBe(1);
+    expect(value('builds_completed_total{status="Failed",strategy="Incremental"}')).toBe(2);
+    expect(value('builds_completed_total{status="Cancelled",strategy="Incremental"}')).toBe(1);
+    expect(value('builds_failed_total{strategy="Incremental"}')).toBe(2);
+    expect(value('build_queue_length')).toBe(0);
+    expect(text).toContain('agent_utilization_percent{pool="Linux"} 0');
+    expect(text).toMatch(
+      /build_duration_seconds_count\{configuration="Release",project="Packable",strategy="Clean",success="true"\} 1/,
+    );
+    // The failing-test build compiled too.
+    expect(value('build_stage_duration_seconds_count{stage="Build",status="Succeeded"}')).toBe(2);
+    expect(value('build_stage_duration_seconds_count{stage="Build",status="Failed"}')).toBe(1);
+  });
 });

@@ -1,0 +1,84 @@
+import { durationBetween } from '../core/durations.js';
+import { Counter, Gauge, Histogram, MetricsRegistry } from '../core/metrics.js';
+import type { BuildRecord, StageResult } from '../core/models.js';
+
+const DURATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600];
+
+/** Live values the metrics read when scraped. */
+export interface BuildMetricsSources {
+  queueLength: () => number;
+  /** Busy agents ÷ online agents × 100, per pool. */
+  agentUtilization: () => { pool: string; percent: number }[];
+}
+
+/** The node's Prometheus metrics, with the design's names (digest §5.2). */
+export class BuildMetrics {
+  readonly registry = new MetricsRegistry();
+  private readonly started: Counter;
+  private readonly completed: Counter;
+  private readonly failed: Counter;
+  private readonly duration: Histogram;
+  private readonly stageDuration: Histogram;
+
+  constructor(sources: BuildMetricsSources) {
+    this.started = this.registry.register(
+      new Counter('builds_started_total', 'Builds that started running.'),
+    );
+    this.completed = this.registry.register(
+      new Counter('builds_completed_total', 'Builds that reached a terminal status, by status.'),
+    );
+    this.failed = this.registry.register(
+      new Counter('builds_failed_total', 'Builds that ended Failed or TimedOut.'),
+    );
+    this.duration = this.registry.register(
+      new Histogram('build_duration_seconds', 'Build duration from start to end.', DURATION_BUCKETS_SECONDS),
+    );
+    this.stageDuration = this.registry.register(
+      new Histogram(
+        'build_stage_duration_seconds',
+        'Duration of each finished stage.',
+        DURATION_BUCKETS_SECONDS,
+      ),
+    );
+    this.registry.register(
+      new Gauge('build_queue_length', 'Builds accepted and waiting to start.', () => [
+        { value: sources.queueLength() },
+      ]),
+    );
+    this.registry.register(
+      new Gauge('agent_utilization_percent', 'Busy agents as a percentage of online agents, per pool.', () =>
+        sources.agentUtilization().map(({ pool, percent }) => ({ labels: { pool }, value: percent })),
+      ),
+    );
+  }
+
+  buildStarted(record: BuildRecord): void {
+    this.started.inc({ strategy: record.request.strategy });
+  }
+
+  buildFinished(record: BuildRecord): void {
+    const { strategy } = record.request;
+    this.completed.inc({ strategy, status: record.status });
+    if (record.status === 'Failed' || record.status === 'TimedOut') this.failed.inc({ strategy });
+    const ms = durationBetween(record.startTime, record.endTime);
+    if (ms !== null) {
+      this.duration.observe(ms / 1000, {
+        project: record.request.job.projectName,
+        strategy,
+        configuration: record.request.job.configuration,
+        success: String(record.status === 'Succeeded'),
+      });
+    }
+    for (const stage of record.stages) this.stageFinished(stage);
+  }
+
+  render(): string {
+    return this.registry.render();
+  }
+
+  private stageFinished(stage: StageResult): void {
+    if (stage.status !== 'Succeeded' && stage.status !== 'Failed') return;
+    const ms = durationBetween(stage.startTime, stage.endTime);
+    if (ms !== null) this.stageDuration.observe(ms / 1000, { stage: stage.name, status: stage.status });
+  }
+}
