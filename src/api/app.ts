@@ -8,6 +8,8 @@ import { agentRoutes } from './routes/agents.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildRoutes } from './routes/builds.js';
 import { staticUi } from './static-ui.js';
+import { eventRoutes } from './routes/events.js';
+import type { NodeEventBus } from '../core/build-events.js';
 
 export interface ApiDependencies {
   builds: BuildService;
@@ -17,6 +19,9 @@ export interface ApiDependencies {
   /** This node's own health, for `/health`. */
   health: () => Promise<AgentHealth>;
   logger: Logger;
+  /** Live events for `/api/v1/events` and `/api/v1/builds/{id}/events`. */
+  events?: NodeEventBus;
+  sseHeartbeatMs?: number;
   /** Prometheus text for `/metrics`. */
   metrics?: () => string;
   /** Folder of the built UI served at `/`; none on nodes without a UI. */
@@ -70,6 +75,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     buildRoutes(deps.builds, deps.logs),
     artifactRoutes(deps.builds, deps.artifacts),
     agentRoutes(deps.agents),
+    ...(deps.events ? [eventRoutes(deps.events, deps.builds, deps.sseHeartbeatMs)] : []),
   ]) {
     app.use(router.routes());
     app.use(

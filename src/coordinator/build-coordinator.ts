@@ -15,6 +15,7 @@ import {
 } from '../core/models.js';
 import type { BuildLogStore, BuildPage, BuildStore, Logger } from '../core/ports.js';
 import type { BuildMetrics } from './build-metrics.js';
+import type { NodeEventBus } from '../core/build-events.js';
 
 export interface BuildCoordinatorOptions {
   store: BuildStore;
@@ -28,6 +29,8 @@ export interface BuildCoordinatorOptions {
   now?: () => Date;
   /** Counts and times builds for `/metrics`. */
   metrics?: BuildMetrics;
+  /** Live events for SSE subscribers. */
+  events?: NodeEventBus;
 }
 
 export interface SubmittedBuild {
@@ -50,6 +53,8 @@ interface RunningBuild {
  */
 export class BuildCoordinator {
   private readonly queue: string[] = [];
+  /** What was last published per build, so only changes become events. */
+  private readonly lastPublished = new Map<string, { status: string; stages: string }>();
   private readonly running = new Map<string, RunningBuild>();
   private readonly logger: Logger;
   private readonly now: () => Date;
@@ -143,6 +148,12 @@ export class BuildCoordinator {
       attempts: [],
     };
     this.options.store.insert(record);
+    this.options.events?.publish('status', record.executionId, {
+      status: record.status,
+      currentStage: null,
+      queueReason: null,
+      agent: null,
+    });
     this.appendLog(
       record.executionId,
       'INFO',
@@ -361,11 +372,27 @@ export class BuildCoordinator {
   }
 
   private save(record: BuildRecord): BuildRecord {
+    const previous = this.lastPublished.get(record.executionId);
     this.options.store.update(record);
+    const summary = {
+      status: record.status,
+      currentStage: record.currentStage,
+      queueReason: record.queueReason,
+      agent: record.agent,
+    };
+    const key = JSON.stringify(summary);
+    if (previous?.status !== key) this.options.events?.publish('status', record.executionId, summary);
+    const stages = JSON.stringify(record.stages);
+    if (previous?.stages !== stages)
+      this.options.events?.publish('stage', record.executionId, { stages: record.stages });
+    if (isTerminalStatus(record.status)) this.lastPublished.delete(record.executionId);
+    else this.lastPublished.set(record.executionId, { status: key, stages });
     return record;
   }
 
   private appendLog(executionId: string, level: LogLevel, message: string): void {
-    this.options.logs.append(executionId, makeLogLine(level, message, this.now()));
+    const line = makeLogLine(level, message, this.now());
+    this.options.logs.append(executionId, line);
+    this.options.events?.publish('log', executionId, line);
   }
 }

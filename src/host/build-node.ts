@@ -16,6 +16,7 @@ import { BuildCoordinator } from '../coordinator/build-coordinator.js';
 import { BuildMetrics } from '../coordinator/build-metrics.js';
 import { MeshBuildExecutor } from '../coordinator/mesh-build-executor.js';
 import type { BuildExecutor } from '../core/build-execution.js';
+import { NodeEventBus } from '../core/build-events.js';
 import { targetPoolForOs } from '../core/capabilities.js';
 import type { AgentStatus, BuildStrategy } from '../core/models.js';
 import type { PeerCandidate } from '../core/peer-selection.js';
@@ -49,6 +50,8 @@ export interface BuildNodeOptions {
   retryDelaysMs?: readonly number[];
   /** A join code (`buildmesh mesh join-code` on a member): adopt that mesh's key and dial its address. */
   joinCode?: string;
+  /** Interval of the SSE heartbeat comment (tests shorten it). */
+  sseHeartbeatMs?: number;
 }
 
 /**
@@ -209,6 +212,18 @@ export class BuildNode {
       retryDelaysMs: options.retryDelaysMs,
       sleep,
     });
+    const events = new NodeEventBus();
+    let lastPeers = '';
+    directory.onChange(() => {
+      // Load figures change with every announcement; only who is there and their status are events.
+      const agents = directory
+        .candidates()
+        .map(({ agentId, status, freeSlots }) => ({ agentId, status, freeSlots }));
+      const summary = JSON.stringify(agents);
+      if (summary === lastPeers) return;
+      lastPeers = summary;
+      events.publish('peer', null, { agents });
+    });
     const metrics: BuildMetrics = new BuildMetrics({
       queueLength: (): number => coordinator.queueLength(),
       agentUtilization: () => agentUtilization(directory.candidates()),
@@ -223,6 +238,7 @@ export class BuildNode {
       runnableStrategies: RUNNABLE_STRATEGIES,
       newId: randomUUID,
       metrics,
+      events,
     });
     await coordinator.start();
 
@@ -233,6 +249,8 @@ export class BuildNode {
       agents: directory,
       health: () => directory.health(agentId),
       metrics: () => metrics.render(),
+      events,
+      sseHeartbeatMs: options.sseHeartbeatMs,
       logger,
       uiDirectory: fileURLToPath(new URL('../../out/renderer', import.meta.url)),
     });

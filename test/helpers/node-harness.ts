@@ -42,6 +42,7 @@ export async function startTestNode(
     logger: new JsonLogger('test', process.env.BUILDMESH_TEST_LOG === '1' ? 'debug' : 'silent'),
     retryDelaysMs: [50, 100],
     joinCode: options.joinCode,
+    sseHeartbeatMs: 200,
   });
   return { node, url: node.apiUrl, dataDir, stop: () => node.stop() };
 }

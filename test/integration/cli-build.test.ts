@@ -46,6 +46,56 @@ describe('buildmesh build --wait', () => {
     expect(result.stdout).toContain(`commit: ${slnx.headCommit}`);
     expect(result.stdout).toMatch(/App-net10\.0-publish\.tar\.gz\s+\d+ bytes\s+sha256 [0-9a-f]{64}/);
     expect(result.stdout).toContain('Build Succeeded');
+
+    // The build's events replay from the node's buffer, end after its terminal status, and resume after Last-Event-ID.
+    const executionId = /Build (\S+) queued/.exec(result.stdout)?.[1];
+    const replay = await (await fetch(`${node.url}/api/v1/builds/${executionId}/events`)).text();
+    const events = [...replay.matchAll(/id: (\d+)\nevent: (\w+)\ndata: (.*)\n/g)].map((m) => ({
+      id: Number(m[1]),
+      type: m[2],
+      data: JSON.parse(m[3]!) as Record<string, unknown>,
+    }));
+    const statuses = events.filter((e) => e.type === 'status').map((e) => e.data.status);
+    // One status event per change of status or current stage.
+    expect(statuses.filter((status, i) => status !== statuses[i - 1])).toEqual([
+      'Queued',
+      'Running',
+      'Succeeded',
+    ]);
+    expect(events.filter((e) => e.type === 'status').map((e) => e.data.currentStage)).toEqual(
+      expect.arrayContaining(['Clone', 'Restore', 'Build', 'Test', 'Package', 'Upload']),
+    );
+    expect(events.some((e) => e.type === 'stage')).toBe(true);
+    expect(
+      events.some((e) => e.type === 'log' && String(e.data.message).includes('Build completed successfully')),
+    ).toBe(true);
+    const middle = events[Math.floor(events.length / 2)]!.id;
+    const resumed = await (
+      await fetch(`${node.url}/api/v1/builds/${executionId}/events`, {
+        headers: { 'last-event-id': String(middle) },
+      })
+    ).text();
+    const resumedIds = [...resumed.matchAll(/id: (\d+)/g)].map((m) => Number(m[1]));
+    expect(resumedIds[0]).toBe(middle + 1);
+    expect(resumedIds.every((id) => id > middle)).toBe(true);
+  });
+
+  it('streams all events with a heartbeat comment while quiet', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${node.url}/api/v1/events`, { signal: controller.signal });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 5000;
+    while (!text.includes(': heartbeat') && Date.now() < deadline) {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    expect(text).toContain(': heartbeat');
+    expect(
+      (await fetch(`${node.url}/api/v1/builds/00000000-0000-4000-8000-000000000000/events`)).status,
+    ).toBe(404);
   });
 
   it('explains a rejected request field by field and exits 2', async () => {
