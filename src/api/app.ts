@@ -38,6 +38,12 @@ function traceIdOf(traceparent: string | undefined): string {
 export function createApiApp(deps: ApiDependencies): Koa {
   const app = new Koa();
   const logger = deps.logger.child('api');
+  // Errors after the response started (a client leaving a log or event stream) land here, not in
+  // the error middleware; without a listener Koa prints them to stderr.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') return;
+    logger.warn('response failed', { error: error.message });
+  });
   app.use(async (ctx, next) => {
     ctx.state.traceId = traceIdOf(ctx.get('traceparent') || undefined);
     const started = performance.now();

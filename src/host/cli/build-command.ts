@@ -57,7 +57,7 @@ interface ErrorBody {
 }
 
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
-const POLL_INTERVAL_MS = 500;
+const REFRESH_INTERVAL_MS = 1000;
 
 export async function buildCommand(argv: string[]): Promise<number> {
   let parsed;
@@ -151,8 +151,27 @@ function requesterEmail(explicit: string | undefined): { requesterEmail?: string
   return email ? { requesterEmail: email } : {};
 }
 
-/** Prints each stage as it changes and a live progress line, then the results. */
+/**
+ * Prints each stage as it changes and a live progress line, then the results. The node's event
+ * stream says when something changed; the status is then read whole, and re-read every second
+ * for the progress line (or when the stream is unavailable).
+ */
 async function followBuild(client: NodeClient, executionId: string): Promise<number> {
+  const changes = new ChangeSignal();
+  const events = new AbortController();
+  void watchEvents(`${client.baseUrl}/api/v1/builds/${executionId}/events`, changes, events.signal);
+  try {
+    return await printUntilDone(client, executionId, changes);
+  } finally {
+    events.abort();
+  }
+}
+
+async function printUntilDone(
+  client: NodeClient,
+  executionId: string,
+  changes: ChangeSignal,
+): Promise<number> {
   const reported = new Map<string, string>();
   const interactive = process.stdout.isTTY;
   let progressShown = false;
@@ -184,7 +203,42 @@ async function followBuild(client: NodeClient, executionId: string): Promise<num
       process.stdout.write(`\r\x1b[2K  … ${what}  ${build.duration ?? ''}`);
       progressShown = true;
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    await changes.next(REFRESH_INTERVAL_MS);
+  }
+}
+
+/** Wakes the follower when an event arrives, or after a timeout. */
+class ChangeSignal {
+  private wake: (() => void) | null = null;
+  notify(): void {
+    this.wake?.();
+  }
+  next(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.wake = done;
+    });
+  }
+}
+
+/** Reads the build's Server-Sent Events and signals each one; ends quietly on any failure. */
+async function watchEvents(url: string, changes: ChangeSignal, signal: AbortSignal): Promise<void> {
+  try {
+    const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
+    if (!response.ok || !response.body) return;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      if (new TextDecoder().decode(value).includes('event: ')) changes.notify();
+    }
+  } catch {
+    // The periodic refresh carries on without events.
   }
 }
 
