@@ -41,7 +41,8 @@ export function createApiApp(deps: ApiDependencies): Koa {
   // Errors after the response started (a client leaving a log or event stream) land here, not in
   // the error middleware; without a listener Koa prints them to stderr.
   app.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') return;
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE')
+      return;
     logger.warn('response failed', { error: error.message });
   });
   app.use(async (ctx, next) => {
