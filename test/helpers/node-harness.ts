@@ -101,6 +101,22 @@ export async function waitFor<T>(
   );
 }
 
+/**
+ * Waits until a build's log says `dotnet build` started, and returns that process's pid (its
+ * process-group id). Works for remote builds too: their log lines are relayed to the coordinator.
+ */
+export async function waitForDotnetBuildPid(baseUrl: string, executionId: string): Promise<number> {
+  return waitFor(
+    `build ${executionId} to start dotnet build`,
+    async () => {
+      const log = await (await fetch(`${baseUrl}/api/v1/builds/${executionId}/logs?follow=false`)).text();
+      return Number(/dotnet build started \(pid (\d+)\)/.exec(log)?.[1] ?? 0) || null;
+    },
+    120_000,
+    100,
+  );
+}
+
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
 
 /** Waits for a build to reach a terminal status and returns its status body. */

@@ -11,6 +11,7 @@ import {
   startTestNode,
   waitFor,
   waitForBuild,
+  waitForDotnetBuildPid,
   type BuildBody,
   type TestNode,
 } from '../helpers/node-harness.js';
@@ -115,15 +116,7 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
       solutionPath: repo.solutionPath,
     });
     const id = submitted.body.executionId;
-    const remotePid = await waitFor(
-      'dotnet build to start on the remote peer',
-      async () => {
-        const log = await (await fetch(`${a.url}/api/v1/builds/${id}/logs?follow=false`)).text();
-        return Number(/dotnet build started \(pid (\d+)\)/.exec(log)?.[1] ?? 0) || null;
-      },
-      120_000,
-      100,
-    );
+    const remotePid = await waitForDotnetBuildPid(a.url, id);
     const build = (await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${id}`)).body;
     expect([ids.b, ids.c]).toContain(build.attempts[0]?.agentId);
     expect((await api(a.url, 'POST', `/api/v1/builds/${id}/cancel`)).body).toMatchObject({

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
-import { api, removeDir, waitFor, waitForBuild, type BuildBody } from '../helpers/node-harness.js';
+import {
+  api,
+  removeDir,
+  waitForBuild,
+  waitForDotnetBuildPid,
+  type BuildBody,
+} from '../helpers/node-harness.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { processGroupMembers } from '../helpers/processes.js';
 
@@ -41,17 +47,7 @@ describe('builds survive a crash of the node process', () => {
     expect(second.body.queuePosition).toBe(1); // the first one is already running
 
     const url = nodeProcess.url;
-    const buildPid = await waitFor(
-      'the first build to reach dotnet build',
-      async () => {
-        const log = await (
-          await fetch(`${url}/api/v1/builds/${first.body.executionId}/logs?follow=false`)
-        ).text();
-        return Number(/dotnet build started \(pid (\d+)\)/.exec(log)?.[1] ?? 0) || null;
-      },
-      120_000,
-      100,
-    );
+    const buildPid = await waitForDotnetBuildPid(url, first.body.executionId);
     nodeProcess.child.kill('SIGKILL');
     await new Promise((resolve) => nodeProcess!.child.once('exit', resolve));
     // The crashed node could not stop its build; do it for it so the machine stays quiet.

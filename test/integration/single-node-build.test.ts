@@ -10,6 +10,7 @@ import {
   startTestNode,
   waitFor,
   waitForBuild,
+  waitForDotnetBuildPid,
   type BuildBody,
   type TestNode,
 } from '../helpers/node-harness.js';
@@ -182,16 +183,7 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
       solutionPath: wide.solutionPath,
     });
     const id = submitted.body.executionId;
-    const buildPid = await waitFor(
-      'dotnet build to start',
-      async () => {
-        const log = await (await fetch(`${node.url}/api/v1/builds/${id}/logs?follow=false`)).text();
-        const match = /dotnet build started \(pid (\d+)\)/.exec(log);
-        return match ? Number(match[1]) : null;
-      },
-      120_000,
-      100,
-    );
+    const buildPid = await waitForDotnetBuildPid(node.url, id);
     expect(processGroupMembers(buildPid).length).toBeGreaterThan(0);
 
     const cancel = await api<{ status: string }>(node.url, 'POST', `/api/v1/builds/${id}/cancel`);
