@@ -21,6 +21,7 @@ import {
   type SchedulingPeer,
   type TaskDag,
 } from '../src/core/task-scheduler.js';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,18 +42,6 @@ function clamp(value: number, min: number, max: number): number {
   return Number.isFinite(value) ? Math.min(max, Math.max(min, Math.floor(value))) : min;
 }
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Skewed costs: lognormal(μ=0, σ=1) via Box–Muller, or Pareto(xₘ=1, α=1.5), capped at 100. */
 function costSampler(random: () => number): () => number {
   if (DISTRIBUTION === 'pareto') return () => Math.min(100, 1 / Math.pow(1 - random(), 1 / 1.5));
@@ -68,7 +57,7 @@ function costSampler(random: () => number): () => number {
  * four tasks of the layer below, and now and then one further down.
  */
 function layeredDag(seed: number, size: number): TaskDag {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const cost = costSampler(random);
   const layerCount = Math.min(size, 4 + Math.floor(random() * 37));
   const weights = Array.from({ length: layerCount }, () => 0.3 + random());

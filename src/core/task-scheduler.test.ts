@@ -12,6 +12,7 @@ import {
   type SimulationResult,
   type TaskDag,
 } from './task-scheduler.js';
+import { seededRandom } from '../../test/helpers/seeded-random.js';
 
 const task = (
   id: string,
@@ -36,21 +37,9 @@ function run(dag: TaskDag, on: SchedulingPeer[], kind: 'critical-path' | 'waves'
   return simulate(dag, on, createSchedulingPolicy(dag, kind));
 }
 
-/** Seeded mulberry32, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** A layered random DAG with skewed costs. */
 function randomDag(seed: number, size: number, layers: number): TaskDag {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const byLayer: string[][] = [];
   const tasks: DagTask[] = [];
   for (let index = 0; index < size; index++) {
