@@ -50,6 +50,7 @@ export function presentBuild(record: BuildRecord, queuePosition: number) {
     })),
     agent: record.agent,
     attempts: record.attempts ?? [],
+    timeline: record.timeline ?? [],
     testResults: record.testResults,
     artifacts: record.artifacts,
     warningsCount: warnings.length,

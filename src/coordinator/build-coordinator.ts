@@ -146,6 +146,7 @@ export class BuildCoordinator {
       errorMessage: null,
       traceId: request.executionId.replace(/-/g, ''),
       attempts: [],
+      timeline: [],
     };
     this.options.store.insert(record);
     this.options.events?.publish('status', record.executionId, {
@@ -326,6 +327,14 @@ export class BuildCoordinator {
             (a, b) => a.attempt - b.attempt,
           ),
         })),
+      onTask: (entry) =>
+        update((current) => {
+          const timeline = [...(current.timeline ?? [])];
+          const index = timeline.findIndex((task) => task.taskId === entry.taskId);
+          if (index < 0) timeline.push(entry);
+          else timeline[index] = entry;
+          return { ...current, timeline };
+        }, false),
       onArtifact: (produced) =>
         update((current) => {
           const artifactId = this.options.newId();

@@ -1,5 +1,13 @@
+import type { SignedActionCacheEntry } from './action-cache.js';
 import type { StageUpdate } from './build-stages.js';
-import type { BuildRequest, Diagnostic, LogLevel, ProducedArtifact, TestResults } from './models.js';
+import type {
+  BuildRequest,
+  Diagnostic,
+  LogLevel,
+  ProducedArtifact,
+  TaskTimelineEntry,
+  TestResults,
+} from './models.js';
 
 /** What an agent reports while it runs a build; the coordinator turns these into the build record. */
 export interface BuildExecutionListener {
@@ -11,6 +19,10 @@ export interface BuildExecutionListener {
   onArtifact(artifact: ProducedArtifact): void;
   /** An attempt started or ended on a peer (mesh builds; a local build has one implicit attempt). */
   onAttempt?(attempt: BuildAttempt): void;
+  /** A project task finished and signed its cache entry (task runs only). */
+  onTaskOutput?(signed: SignedActionCacheEntry): Promise<void> | void;
+  /** A task of a task-engine build was planned, started or ended. */
+  onTask?(entry: TaskTimelineEntry): void;
 }
 
 /** One try of a build on one peer; infrastructure failures lead to another attempt elsewhere. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { caseInsensitiveEnum } from './zod-helpers.js';
+import { SCHEDULE_KINDS } from './task-scheduler.js';
 import { InvalidBuildRequestError, type FieldProblem } from './errors.js';
 import { checkGitRef, checkRepositoryUrl, normaliseSolutionPath } from './git-input.js';
 import {
@@ -117,6 +118,10 @@ export const buildOptionsSchema = z.strictObject({
   strategy: caseInsensitiveEnum(BUILD_STRATEGIES).default('Incremental'),
   priority: caseInsensitiveEnum(BUILD_PRIORITIES).default('Normal'),
   forceClean: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Distributed and Cached: how project tasks are ordered (`waves` is the design's level-by-level mode). */
+  schedule: caseInsensitiveEnum(SCHEDULE_KINDS).default('critical-path'),
+  /** Distributed and Cached: let independent tasks finish after a failure (dependents are Skipped). */
+  continueOnError: z.boolean({ error: 'must be true or false' }).default(false),
   requesterEmail: z.string().regex(EMAIL_PATTERN, { error: 'must be a valid email address' }).optional(),
 });
 
@@ -203,6 +208,8 @@ export function parseBuildRequest(body: unknown, context: ParseBuildRequestConte
     strategy: options.data.strategy,
     priority: options.data.priority,
     forceClean: options.data.forceClean,
+    schedule: options.data.schedule,
+    continueOnError: options.data.continueOnError,
     requesterEmail,
     createdAt,
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { signedActionCacheEntrySchema } from './action-cache.js';
 import {
   BUILD_PRIORITIES,
   BUILD_STRATEGIES,
@@ -45,9 +46,26 @@ export const wireBuildRequestSchema = z.strictObject({
   strategy: z.enum(BUILD_STRATEGIES),
   priority: z.enum(BUILD_PRIORITIES),
   forceClean: z.boolean(),
+  schedule: z.enum(['critical-path', 'waves']).optional(),
+  continueOnError: z.boolean().optional(),
   requesterEmail: z.string().max(320).nullable(),
   createdAt: isoTime,
 }) satisfies z.ZodType<BuildRequest>;
+
+/**
+ * One project task of a Distributed or Cached build. The peer materialises the sources once per
+ * execution, places the listed output trees (fetched from the offering peer's CAS), then restores
+ * and builds, tests or packs the project.
+ */
+export const taskSpecSchema = z.strictObject({
+  taskId: z.string().min(1).max(4200),
+  kind: z.enum(['build', 'test', 'pack']),
+  project: z.string().min(1).max(4096),
+  cacheKey: sha256,
+  /** Output trees to place first: the references' (transitively), plus the project's own for test and pack. */
+  place: z.array(z.strictObject({ project: z.string().min(1).max(4096), treeSha256: sha256 })).max(10_000),
+});
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
 
 export const jobOfferSchema = z.strictObject({
   type: z.literal('offer'),
@@ -56,6 +74,8 @@ export const jobOfferSchema = z.strictObject({
   request: wireBuildRequestSchema,
   /** The sources as a manifest in the coordinator's CAS, fetched over the blob protocol. */
   source: z.strictObject({ manifestSha256: sha256, commit: z.string().regex(/^[0-9a-f]{40}$/) }),
+  /** Present for a project task; absent for a whole build. */
+  task: taskSpecSchema.optional(),
   traceparent: z.string().max(100).optional(),
 });
 export type JobOffer = z.infer<typeof jobOfferSchema>;
@@ -128,6 +148,8 @@ export const jobEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('diagnostics'), diagnostics: z.array(diagnosticSchema).max(1000) }),
   z.strictObject({ type: z.literal('tests'), results: testResultsSchema }),
   z.strictObject({ type: z.literal('artifact'), artifact: producedArtifactSchema }),
+  /** A task's signed action-cache entry; its blobs are in the peer's CAS for the coordinator to fetch. */
+  z.strictObject({ type: z.literal('task-output'), signed: signedActionCacheEntrySchema }),
   z.strictObject({ type: z.literal('heartbeat') }),
   z.strictObject({ type: z.literal('result'), outcome: outcomeSchema }),
 ]);

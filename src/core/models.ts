@@ -92,6 +92,10 @@ export interface BuildRequest {
   strategy: BuildStrategy;
   priority: BuildPriority;
   forceClean: boolean;
+  /** Task order of Distributed and Cached builds; `critical-path` when absent (older records). */
+  schedule?: 'critical-path' | 'waves';
+  /** Distributed and Cached: independent tasks go on after a failure; false when absent. */
+  continueOnError?: boolean;
   requesterEmail: string | null;
   createdAt: string;
 }
@@ -180,6 +184,36 @@ export interface BuildRecord {
   traceId: string;
   /** Every attempt and the peer it ran on (retries after infrastructure failures add more). */
   attempts: BuildAttempt[];
+  /** Project tasks of a Distributed or Cached build, in plan order (empty for other strategies). */
+  timeline: TaskTimelineEntry[];
+}
+
+export type TaskStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped' | 'Cancelled';
+
+/** One project task of a task-engine build: where and when it ran, and what the cache did. */
+export interface TaskTimelineEntry {
+  /** `build:src/A/A.csproj`, `test:…`, `pack:…`. */
+  taskId: string;
+  kind: 'build' | 'test' | 'pack';
+  /** The project file, relative to the repository root. */
+  project: string;
+  status: TaskStatus;
+  /** The peer running or that ran it; for a cache hit, the peer the entry came from. */
+  agentId: string | null;
+  hostname: string | null;
+  /** When its references were done and it became ready. */
+  queuedAt: string | null;
+  startTime: string | null;
+  endTime: string | null;
+  /** 1 for the first try; more after infrastructure failures. */
+  attempt: number;
+  /** `hit`: outputs taken from the action cache; `miss`: looked up and built; `off`: not looked up. */
+  cache: 'hit' | 'miss' | 'off';
+  cacheKey: string;
+  /** Why a lookup missed, in words: no entry, or which inputs changed. */
+  missReason: string | null;
+  /** Why it failed or was skipped. */
+  message: string | null;
 }
 
 export type LogLevel = 'INFO' | 'WARN' | 'ERROR';

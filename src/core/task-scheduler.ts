@@ -24,7 +24,7 @@ import { sortTopologically } from './solution-graph.js';
 export type ScheduleKind = 'critical-path' | 'waves';
 
 /** Every schedule kind. */
-export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['critical-path', 'waves'];
+export const SCHEDULE_KINDS = ['critical-path', 'waves'] as const satisfies readonly ScheduleKind[];
 
 /** A node of the task DAG. */
 export interface DagTask {
