@@ -153,25 +153,13 @@ export class MeshBuildExecutor implements BuildExecutor {
   }
 
   private outcomeOfError(error: unknown, request: BuildRequest, signal: AbortSignal): BuildOutcome {
-    if (error instanceof SourcePreparationError) {
-      return { status: 'Failed', errorMessage: error.message, failureKind: 'build' };
-    }
-    if (error instanceof OperationAbortedError || signal.aborted) {
-      const reason: unknown = signal.reason;
-      const timedOut = reason instanceof OperationAbortedError && reason.reason === 'timeout';
-      return timedOut
-        ? {
-            status: 'TimedOut',
-            errorMessage: `Build timed out after ${request.job.timeoutMinutes} minute(s)`,
-            failureKind: 'build',
-          }
-        : { status: 'Cancelled', errorMessage: 'Build cancelled', failureKind: 'build' };
-    }
-    this.options.logger.warn('peer attempt failed', {
-      executionId: request.executionId,
-      error: errorMessage(error),
-    });
-    return { status: 'Failed', errorMessage: errorMessage(error), failureKind: 'infrastructure' };
+    const outcome = outcomeOfError(error, request, signal);
+    if (outcome.status === 'Failed' && outcome.failureKind === 'infrastructure')
+      this.options.logger.warn('peer attempt failed', {
+        executionId: request.executionId,
+        error: errorMessage(error),
+      });
+    return outcome;
   }
 
   /** The next attempt starts over after Clone, whose sources it reuses. */
@@ -189,4 +177,26 @@ export function demandOf(request: BuildRequest, sources: PreparedSources | null)
   const frameworks =
     sources?.frameworks ?? (request.job.targetFramework ? [request.job.targetFramework] : []);
   return { targetPool: request.targetPool, frameworks, tools: ['dotnet'] };
+}
+
+/**
+ * The outcome of an execution that threw: a failed clone is a build failure, an abort is Cancelled
+ * or TimedOut (by the signal's reason), anything else an infrastructure failure.
+ */
+export function outcomeOfError(error: unknown, request: BuildRequest, signal: AbortSignal): BuildOutcome {
+  if (error instanceof SourcePreparationError) {
+    return { status: 'Failed', errorMessage: error.message, failureKind: 'build' };
+  }
+  if (error instanceof OperationAbortedError || signal.aborted) {
+    const reason: unknown = signal.reason;
+    const timedOut = reason instanceof OperationAbortedError && reason.reason === 'timeout';
+    return timedOut
+      ? {
+          status: 'TimedOut',
+          errorMessage: `Build timed out after ${request.job.timeoutMinutes} minute(s)`,
+          failureKind: 'build',
+        }
+      : { status: 'Cancelled', errorMessage: 'Build cancelled', failureKind: 'build' };
+  }
+  return { status: 'Failed', errorMessage: errorMessage(error), failureKind: 'infrastructure' };
 }

@@ -1,4 +1,5 @@
 import type { BuildExecutionListener, BuildOutcome } from './build-execution.js';
+import type { TaskSpec } from './job-messages.js';
 import type { BuildRequest } from './models.js';
 import type { PeerCandidate } from './peer-selection.js';
 
@@ -37,6 +38,20 @@ export interface RemoteJobRunner {
   run(
     peerId: string,
     job: { request: BuildRequest; attempt: number; source: PreparedSources },
+    options: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<BuildOutcome>;
+}
+
+/** Port: runs one project task on a peer, this node included. */
+export interface TaskDispatcher {
+  /**
+   * Runs the task and relays its events. Before `onTaskOutput` and `onArtifact` are called, the
+   * blobs they name are in this node's CAS and verified. Throws JobRejectedError when the peer
+   * declines (no free slot, Maintenance) and PeerLostError when it goes away.
+   */
+  run(
+    peerId: string,
+    job: { request: BuildRequest; attempt: number; source: PreparedSources; task: TaskSpec },
     options: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome>;
 }

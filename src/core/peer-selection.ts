@@ -10,6 +10,8 @@ export interface PeerCandidate {
   /** Whether a WhenIdle peer's user is away right now (always true for other modes). */
   acceptingWork: boolean;
   freeSlots: number;
+  /** Slots the peer has in all, when it announced them. */
+  maxConcurrentBuilds?: number;
   cpuUsage: number;
   memoryUsage: number;
   capabilities: Pick<AgentCapabilities, 'os' | 'buildableFrameworks' | 'installedTools'>;
@@ -38,12 +40,39 @@ export function selectPeer(
   demand: BuildDemand,
   options: { excluded?: ReadonlySet<string>; lastAssigned?: ReadonlyMap<string, number> } = {},
 ): PeerSelection {
-  const excluded = options.excluded ?? new Set<string>();
-  const reachable = candidates.filter((peer) => peer.status !== 'Offline' && !excluded.has(peer.agentId));
+  const found = willingPeers(candidates, demand, options.excluded);
+  if ('reason' in found) return { peer: null, reason: found.reason };
+  const { willing, aside } = found;
+  const free = willing.filter((peer) => peer.freeSlots > 0);
+  if (free.length === 0)
+    return { peer: null, reason: `every capable peer is busy (${describe(willing)})${aside}` };
+
+  const lastAssigned = options.lastAssigned ?? new Map<string, number>();
+  const ranked = [...free].sort(
+    (a, b) =>
+      Number(a.status !== 'Idle') - Number(b.status !== 'Idle') ||
+      loadOf(a) - loadOf(b) ||
+      (lastAssigned.get(a.agentId) ?? 0) - (lastAssigned.get(b.agentId) ?? 0) ||
+      a.agentId.localeCompare(b.agentId),
+  );
+  return { peer: ranked[0] as PeerCandidate };
+}
+
+/**
+ * The peers that can and may take work of this demand now (any free slots), or why there are none.
+ * `aside` notes free peers that lack a suitable SDK, for the reason a build waits.
+ */
+export function willingPeers(
+  candidates: readonly PeerCandidate[],
+  demand: BuildDemand,
+  excluded?: ReadonlySet<string>,
+): { willing: PeerCandidate[]; aside: string } | { reason: string } {
+  const excludedPeers = excluded ?? new Set<string>();
+  const reachable = candidates.filter((peer) => peer.status !== 'Offline' && !excludedPeers.has(peer.agentId));
   const onPlatform = reachable.filter(
     (peer) => targetPoolForOs(peer.capabilities.os) === demand.targetPool || demand.targetPool === 'Docker',
   );
-  if (onPlatform.length === 0) return { peer: null, reason: `no ${demand.targetPool} peer online` };
+  if (onPlatform.length === 0) return { reason: `no ${demand.targetPool} peer online` };
 
   const missingFramework = demand.frameworks.find(
     (framework) => !onPlatform.some((peer) => canBuildFramework(peer.capabilities, framework)),
@@ -55,9 +84,9 @@ export function selectPeer(
   );
   if (capable.length === 0) {
     if (missingFramework)
-      return { peer: null, reason: `no peer with a .NET SDK for ${missingFramework} online` };
+      return { reason: `no peer with a .NET SDK for ${missingFramework} online` };
     const tools = demand.tools.map((tool) => (tool === 'dotnet' ? 'a .NET SDK' : tool));
-    return { peer: null, reason: `no peer with ${tools.join(', ')} online` };
+    return { reason: `no peer with ${tools.join(', ')} online` };
   }
 
   // Free peers that cannot build it are worth naming: they explain why the build still waits.
@@ -73,23 +102,10 @@ export function selectPeer(
   );
   if (willing.length === 0) {
     return {
-      peer: null,
       reason: `every capable peer is in Maintenance, Paused or in use by its owner (${describe(capable)})${aside}`,
     };
   }
-  const free = willing.filter((peer) => peer.freeSlots > 0);
-  if (free.length === 0)
-    return { peer: null, reason: `every capable peer is busy (${describe(willing)})${aside}` };
-
-  const lastAssigned = options.lastAssigned ?? new Map<string, number>();
-  const ranked = [...free].sort(
-    (a, b) =>
-      Number(a.status !== 'Idle') - Number(b.status !== 'Idle') ||
-      loadOf(a) - loadOf(b) ||
-      (lastAssigned.get(a.agentId) ?? 0) - (lastAssigned.get(b.agentId) ?? 0) ||
-      a.agentId.localeCompare(b.agentId),
-  );
-  return { peer: ranked[0] as PeerCandidate };
+  return { willing, aside };
 }
 
 /** CPU load in 10-point buckets, so small fluctuations do not defeat spreading. */

@@ -6,7 +6,7 @@ import {
   type TaskKind,
 } from './cache-key.js';
 import { InvalidGraphError } from './errors.js';
-import type { BuildJob } from './models.js';
+import type { BuildJob, BuildRequest } from './models.js';
 import { buildSolutionGraph, topologicalOrder } from './solution-graph.js';
 
 /**
@@ -144,4 +144,22 @@ export function planProjectTasks(input: {
       tasks.push(afterBuild('pack', 0.5));
   }
   return tasks;
+}
+
+/** The tasks of one build and what they were planned with. */
+export interface BuildPlan {
+  tasks: PlannedTask[];
+  /** The SDK that evaluated the projects (part of every key). */
+  sdkVersion: string;
+  projectCount: number;
+}
+
+/** Port: evaluates a build's projects from its stored sources and plans its tasks. */
+export interface BuildPlanner {
+  /** @throws BuildMeshError subclasses (evaluation failed, cycle, missing solution) with a message for people */
+  plan(
+    request: Pick<BuildRequest, 'executionId' | 'job'>,
+    manifestSha256: string,
+    signal: AbortSignal,
+  ): Promise<BuildPlan>;
 }

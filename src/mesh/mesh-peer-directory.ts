@@ -36,6 +36,7 @@ export class MeshPeerDirectory implements PeerDirectory {
       donationMode: announcement.donationMode,
       acceptingWork: true,
       freeSlots: announcement.freeSlots,
+      maxConcurrentBuilds: announcement.maxConcurrentBuilds,
       cpuUsage: announcement.cpuUsage,
       memoryUsage: announcement.memoryUsage,
       capabilities: announcement.capabilities,

@@ -1,0 +1,700 @@
+import type { SignedActionCacheEntry, TaskCache } from '../core/action-cache.js';
+import type {
+  BuildExecutionListener,
+  BuildExecutor,
+  BuildOutcome,
+  StartCheck,
+} from '../core/build-execution.js';
+import { isStageEnabled } from '../core/build-stages.js';
+import { canBuildFramework } from '../core/capabilities.js';
+import { JobRejectedError, OperationAbortedError, errorMessage } from '../core/errors.js';
+import type { PeerDirectory, PreparedSources, SourcePreparer, TaskDispatcher } from '../core/mesh-ports.js';
+import type {
+  BuildRequest,
+  Diagnostic,
+  LogLevel,
+  StageName,
+  TaskTimelineEntry,
+  TestResults,
+} from '../core/models.js';
+import { willingPeers, type PeerCandidate } from '../core/peer-selection.js';
+import type { Logger } from '../core/ports.js';
+import type { BuildPlanner, PlannedTask } from '../core/project-tasks.js';
+import { DEFAULT_RETRY_DELAYS_MS } from '../core/retry.js';
+import { createSchedulingPolicy, type FreePeer, type ReadyTask } from '../core/task-scheduler.js';
+import { demandOf, outcomeOfError } from './mesh-build-executor.js';
+
+export interface TaskBuildExecutorOptions {
+  localAgentId: string;
+  peers: PeerDirectory;
+  sources: SourcePreparer;
+  planner: BuildPlanner;
+  dispatcher: TaskDispatcher;
+  /** The action cache; without it nothing is looked up or recorded. */
+  cache?: TaskCache;
+  logger: Logger;
+  retryDelaysMs?: readonly number[];
+  maxAttempts?: number;
+  /** How long a peer that declined a task is left alone. */
+  declineBackoffMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * Runs Distributed and Cached builds as project tasks (DESIGN.md §4): clones once, plans the
+ * project graph, and schedules build, test and pack tasks onto capable peers as their references
+ * finish, by critical path (or level by level with `schedule: waves`). Cached builds first look
+ * each task up in the action cache; every build records what it produced. Infrastructure failures
+ * retry a task on another peer (3 attempts, 2 s then 4 s); a build failure stops the build unless
+ * `continueOnError`, in which case independent tasks finish and dependents are Skipped.
+ */
+export class TaskBuildExecutor implements BuildExecutor {
+  constructor(private readonly options: TaskBuildExecutorOptions) {}
+
+  checkStart(request: BuildRequest): StartCheck {
+    const found = willingPeers(this.options.peers.candidates(), demandOf(request, null));
+    if ('reason' in found) return { ready: false, reason: found.reason };
+    return found.willing.some((peer) => peer.freeSlots > 0)
+      ? { ready: true }
+      : { ready: false, reason: 'every capable peer is busy' };
+  }
+
+  onCapacityChange(listener: () => void): void {
+    this.options.peers.onChange(listener);
+  }
+
+  async execute(
+    request: BuildRequest,
+    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
+  ): Promise<BuildOutcome> {
+    let sources: PreparedSources;
+    try {
+      sources = await this.options.sources.prepare(request, { signal, listener });
+    } catch (error) {
+      return outcomeOfError(error, request, signal);
+    }
+    const now = () => (this.options.now ?? (() => new Date()))().toISOString();
+    listener.onLog('INFO', `Planning the project graph of ${request.job.solutionPath}`);
+    let tasks: PlannedTask[];
+    try {
+      const plan = await this.options.planner.plan(request, sources.manifestSha256, signal);
+      tasks = plan.tasks;
+      const counts = countByKind(tasks);
+      listener.onLog(
+        'INFO',
+        `Planned ${plan.projectCount} project(s) as ${tasks.length} task(s) (${counts}) with SDK ${plan.sdkVersion}; schedule ${request.schedule ?? 'critical-path'}`,
+      );
+    } catch (error) {
+      if (signal.aborted) return outcomeOfError(error, request, signal);
+      const message = `Planning failed: ${errorMessage(error)}`;
+      listener.onLog('ERROR', message);
+      const at = now();
+      listener.onStage({ name: 'Restore', status: 'Failed', at, message });
+      for (const name of ['Build', 'Test', 'Package', 'Upload'] as const)
+        if (isStageEnabled(request.job, name))
+          listener.onStage({ name, status: 'Skipped', at, message: 'Not run: planning failed' });
+      return { status: 'Failed', errorMessage: message, failureKind: 'build' };
+    }
+    const run = new TaskRun(this.options, request, sources, tasks, signal, listener, now);
+    return run.execute();
+  }
+}
+
+type TaskState =
+  | 'waiting'
+  | 'lookup'
+  | 'ready'
+  | 'running'
+  | 'retry-wait'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
+
+interface TaskProgress {
+  planned: PlannedTask;
+  state: TaskState;
+  attempt: number;
+  excluded: Set<string>;
+  entry: TaskTimelineEntry;
+  lastFailure: string | null;
+  failureKind: 'build' | 'infrastructure' | null;
+}
+
+const DONE_STATES: readonly TaskState[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+
+/** The state of one task-engine build while it runs. */
+class TaskRun {
+  private readonly progress = new Map<string, TaskProgress>();
+  private readonly dependents = new Map<string, string[]>();
+  private readonly outputs = new Map<string, string>();
+  /** Where each project's outputs already are, besides this node. */
+  private readonly holders = new Map<string, Set<string>>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly declinedUntil = new Map<string, number>();
+  private readonly controller = new AbortController();
+  private readonly policy;
+  private readonly cacheReads: boolean;
+  private readonly maxAttempts: number;
+  private readonly delays: readonly number[];
+  private wake: () => void = () => undefined;
+  private stopped: string | null = null;
+  private readonly tests: TestResults = {
+    total: 0,
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    durationMs: 0,
+    failures: [],
+  };
+  private readonly stageCounts = new Map<StageName, { warnings: number; errors: number }>();
+  private readonly startedStages = new Set<StageName>();
+  private artifactCount = 0;
+  private cacheHits = 0;
+
+  constructor(
+    private readonly options: TaskBuildExecutorOptions,
+    private readonly request: BuildRequest,
+    private readonly sources: PreparedSources,
+    tasks: readonly PlannedTask[],
+    private readonly signal: AbortSignal,
+    private readonly listener: BuildExecutionListener,
+    private readonly now: () => string,
+  ) {
+    this.policy = createSchedulingPolicy(
+      { tasks: tasks.map((task) => ({ id: task.taskId, cost: task.cost, dependencies: task.dependencies })) },
+      request.schedule ?? 'critical-path',
+    );
+    this.cacheReads = request.strategy === 'Cached' && !request.forceClean && options.cache !== undefined;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.delays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    for (const task of tasks) {
+      this.progress.set(task.taskId, {
+        planned: task,
+        state: 'waiting',
+        attempt: 0,
+        excluded: new Set(),
+        lastFailure: null,
+        failureKind: null,
+        entry: {
+          taskId: task.taskId,
+          kind: task.kind,
+          project: task.project,
+          status: 'Pending',
+          agentId: null,
+          hostname: null,
+          queuedAt: null,
+          startTime: null,
+          endTime: null,
+          attempt: 0,
+          cache: 'off',
+          cacheKey: task.cacheKey.key,
+          missReason: null,
+          message: null,
+        },
+      });
+      for (const dependency of task.dependencies)
+        this.dependents.set(dependency, [...(this.dependents.get(dependency) ?? []), task.taskId]);
+    }
+  }
+
+  async execute(): Promise<BuildOutcome> {
+    for (const task of this.progress.values()) this.listener.onTask?.({ ...task.entry });
+    const onAbort = () => this.controller.abort(this.signal.reason);
+    this.signal.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = this.watchPeers();
+    try {
+      this.releaseReadyTasks();
+      while (!this.allDone()) {
+        const woken = new Promise<void>((resolve) => (this.wake = resolve));
+        if (this.signal.aborted) {
+          if (this.stopped !== 'cancelled') this.stop('cancelled');
+        } else this.dispatch();
+        if (this.allDone()) break;
+        await woken;
+      }
+    } finally {
+      this.signal.removeEventListener('abort', onAbort);
+      unsubscribe();
+    }
+    return this.finish();
+  }
+
+  private watchPeers(): () => void {
+    let active = true;
+    this.options.peers.onChange(() => {
+      if (active) this.wake();
+    });
+    return () => {
+      active = false;
+    };
+  }
+
+  private allDone(): boolean {
+    for (const task of this.progress.values()) if (!DONE_STATES.includes(task.state)) return false;
+    return true;
+  }
+
+  /** Tasks whose dependencies all succeeded become ready (or go to the cache first). */
+  private releaseReadyTasks(): void {
+    for (const task of this.progress.values()) {
+      if (task.state !== 'waiting' || this.stopped) continue;
+      const dependencies = task.planned.dependencies.map((id) => this.progress.get(id));
+      if (!dependencies.every((dependency) => dependency?.state === 'succeeded')) continue;
+      this.update(task, { queuedAt: this.now() });
+      if (this.cacheReads) void this.lookUp(task);
+      else task.state = 'ready';
+    }
+  }
+
+  private async lookUp(task: TaskProgress): Promise<void> {
+    const cache = this.options.cache;
+    if (!cache) return;
+    task.state = 'lookup';
+    const { planned } = task;
+    const started = this.now();
+    try {
+      const found = await cache.lookup(
+        { cacheKey: planned.cacheKey, kind: planned.kind, project: planned.project },
+        this.controller.signal,
+      );
+      if (this.controller.signal.aborted) {
+        task.state = 'cancelled';
+        this.update(task, { status: 'Cancelled', endTime: this.now() });
+      } else if (found.hit) {
+        this.applyHit(task, found.signed, found.source, started);
+      } else {
+        task.state = 'ready';
+        this.update(task, { cache: 'miss', missReason: found.explanation });
+      }
+    } catch (error) {
+      if (this.controller.signal.aborted) {
+        task.state = 'cancelled';
+        this.update(task, { status: 'Cancelled', endTime: this.now() });
+      } else {
+        task.state = 'ready';
+        this.update(task, { cache: 'miss', missReason: `the lookup failed: ${errorMessage(error)}` });
+      }
+    }
+    this.wake();
+  }
+
+  private applyHit(
+    task: TaskProgress,
+    signed: SignedActionCacheEntry,
+    source: string,
+    started: string,
+  ): void {
+    const { entry } = signed;
+    const agentId = source === 'local' ? this.options.localAgentId : source;
+    const hostname = this.options.peers.hostnameOf(agentId);
+    this.markStageStarted(task.planned.kind);
+    const prefix = `[${projectName(task.planned.project)}@${hostname} cached]`;
+    for (const line of entry.log) this.listener.onLog('INFO', `${prefix} ${line}`);
+    if (entry.testResults) this.addTests(entry.testResults);
+    for (const artifact of entry.artifacts) {
+      this.artifactCount++;
+      this.listener.onArtifact(artifact);
+    }
+    if (entry.outputTreeSha256) this.outputs.set(task.planned.project, entry.outputTreeSha256);
+    this.cacheHits++;
+    task.state = 'succeeded';
+    this.update(task, {
+      status: 'Succeeded',
+      cache: 'hit',
+      agentId,
+      hostname,
+      startTime: started,
+      endTime: this.now(),
+      message: `Outputs from the action cache (built by ${this.options.peers.hostnameOf(entry.producedBy)})`,
+    });
+    this.releaseReadyTasks();
+  }
+
+  private dispatch(): void {
+    if (this.stopped) return;
+    this.releaseReadyTasks();
+    const candidates = this.options.peers.candidates();
+    const ready: ReadyTask[] = [];
+    const running: string[] = [];
+    for (const task of this.progress.values()) {
+      if (task.state === 'running' || task.state === 'retry-wait' || task.state === 'lookup')
+        running.push(task.planned.taskId);
+      if (task.state !== 'ready') continue;
+      const eligible = this.eligiblePeers(task, candidates);
+      if ('reason' in eligible) {
+        this.fail(task, `No peer can run this task: ${eligible.reason}`, 'infrastructure');
+        continue;
+      }
+      ready.push({
+        id: task.planned.taskId,
+        eligiblePeers: eligible.peers,
+        preferredPeers: this.preferredPeers(task.planned),
+      });
+    }
+    if (this.allDone()) return;
+    const freePeers = this.freePeers(candidates);
+    for (const assignment of this.policy.pickNext({ ready, running, freePeers })) {
+      const task = this.progress.get(assignment.task);
+      if (task) void this.runTask(task, assignment.peer);
+    }
+  }
+
+  private eligiblePeers(
+    task: TaskProgress,
+    candidates: readonly PeerCandidate[],
+  ): { peers: string[] } | { reason: string } {
+    const demand = { ...demandOf(this.request, null), frameworks: task.planned.frameworks };
+    const found = willingPeers(candidates, demand, task.excluded);
+    if ('reason' in found) {
+      if (task.excluded.size > 0 && task.lastFailure)
+        return { reason: `${found.reason} (after ${task.attempt} attempt(s); last: ${task.lastFailure})` };
+      return found;
+    }
+    return {
+      peers: found.willing
+        .filter((peer) => task.planned.frameworks.every((tfm) => canBuildFramework(peer.capabilities, tfm)))
+        .map((peer) => peer.agentId),
+    };
+  }
+
+  /** Peers that ran the references (they hold those outputs already). */
+  private preferredPeers(task: PlannedTask): string[] {
+    const preferred = new Set<string>();
+    for (const project of task.placeProjects.slice(-3))
+      for (const holder of this.holders.get(project) ?? []) preferred.add(holder);
+    return [...preferred];
+  }
+
+  private freePeers(candidates: readonly PeerCandidate[]): FreePeer[] {
+    const nowMs = Date.now();
+    const free: FreePeer[] = [];
+    for (const peer of candidates) {
+      if (peer.status === 'Offline' || (this.declinedUntil.get(peer.agentId) ?? 0) > nowMs) continue;
+      const mine = this.inFlight.get(peer.agentId) ?? 0;
+      // Announcements lag: our own tasks are counted here; a peer busy with other work declines.
+      const capacity = peer.maxConcurrentBuilds ?? Math.max(1, peer.freeSlots);
+      const slots = peer.freeSlots === 0 && mine === 0 ? 0 : Math.max(0, capacity - mine);
+      if (slots > 0) free.push({ id: peer.agentId, freeSlots: slots });
+    }
+    return free;
+  }
+
+  private async runTask(task: TaskProgress, peerId: string): Promise<void> {
+    const { planned } = task;
+    const place = planned.placeProjects.map((project) => ({
+      project,
+      treeSha256: this.outputs.get(project) ?? '',
+    }));
+    if (place.some((entry) => entry.treeSha256 === '')) {
+      this.fail(task, 'The outputs of a reference are missing', 'infrastructure');
+      return;
+    }
+    task.state = 'running';
+    task.attempt++;
+    this.inFlight.set(peerId, (this.inFlight.get(peerId) ?? 0) + 1);
+    const hostname = this.options.peers.hostnameOf(peerId);
+    this.markStageStarted(planned.kind);
+    this.update(task, {
+      status: 'Running',
+      agentId: peerId,
+      hostname,
+      startTime: this.now(),
+      endTime: null,
+      attempt: task.attempt,
+      message: null,
+    });
+    const prefix = `[${projectName(planned.project)}@${hostname}]`;
+    const produced: { signed: SignedActionCacheEntry | null } = { signed: null };
+    const diagnostics: Diagnostic[] = [];
+    const taskListener: BuildExecutionListener = {
+      onLog: (level: LogLevel, message: string) => this.listener.onLog(level, `${prefix} ${message}`),
+      onStage: () => undefined,
+      onCommit: () => undefined,
+      onDiagnostics: (found) => {
+        diagnostics.push(...found);
+        this.listener.onDiagnostics(found);
+      },
+      onTestResults: (results) => this.addTests(results),
+      onArtifact: (artifact) => {
+        this.artifactCount++;
+        this.listener.onArtifact(artifact);
+      },
+      onTaskOutput: (output) => {
+        produced.signed = output;
+      },
+    };
+    let outcome: BuildOutcome;
+    try {
+      outcome = await this.options.dispatcher.run(
+        peerId,
+        {
+          request: this.request,
+          attempt: task.attempt,
+          source: this.sources,
+          task: {
+            taskId: planned.taskId,
+            kind: planned.kind,
+            project: planned.project,
+            cacheKey: planned.cacheKey.key,
+            place,
+          },
+        },
+        { signal: this.controller.signal, listener: taskListener },
+      );
+    } catch (error) {
+      if (error instanceof JobRejectedError) {
+        // Not an attempt: the peer never started it.
+        task.attempt--;
+        task.state = 'ready';
+        this.declinedUntil.set(peerId, Date.now() + (this.options.declineBackoffMs ?? 1000));
+        setTimeout(() => this.wake(), (this.options.declineBackoffMs ?? 1000) + 10).unref();
+        this.update(task, { status: 'Pending', agentId: null, hostname: null, startTime: null });
+        this.listener.onLog('INFO', `${prefix} declined: ${error.reason}; trying another peer`);
+        this.release(peerId);
+        return;
+      }
+      outcome = outcomeOfError(error, this.request, this.controller.signal);
+    }
+    this.release(peerId);
+    this.countDiagnostics(planned.kind, diagnostics);
+
+    if (outcome.status === 'Succeeded') {
+      const output = produced.signed;
+      if (planned.kind === 'build' && !output?.entry.outputTreeSha256) {
+        outcome = {
+          status: 'Failed',
+          errorMessage: `${hostname} reported no outputs for ${planned.project}`,
+          failureKind: 'infrastructure',
+        };
+      } else {
+        if (output) await this.recordOutput(task, output, peerId);
+        task.state = 'succeeded';
+        this.update(task, { status: 'Succeeded', endTime: this.now() });
+        this.releaseReadyTasks();
+        return;
+      }
+    }
+    if (outcome.status === 'Cancelled' || outcome.status === 'TimedOut' || this.controller.signal.aborted) {
+      task.state = 'cancelled';
+      this.update(task, { status: 'Cancelled', endTime: this.now(), message: outcome.errorMessage });
+      return;
+    }
+    if (outcome.failureKind === 'infrastructure' && task.attempt < this.maxAttempts && !this.stopped) {
+      task.excluded.add(peerId);
+      task.lastFailure = outcome.errorMessage;
+      task.state = 'retry-wait';
+      const delayMs = this.delays[Math.min(task.attempt - 1, this.delays.length - 1)] ?? 0;
+      this.update(task, {
+        status: 'Pending',
+        endTime: this.now(),
+        message: `Attempt ${task.attempt} failed: ${outcome.errorMessage}`,
+      });
+      this.listener.onLog(
+        'WARN',
+        `${prefix} attempt ${task.attempt} failed: ${outcome.errorMessage}. Retrying on another peer in ${delayMs / 1000}s`,
+      );
+      setTimeout(() => {
+        if (task.state === 'retry-wait') task.state = this.stopped ? 'cancelled' : 'ready';
+        if (task.state === 'cancelled') this.update(task, { status: 'Cancelled' });
+        this.wake();
+      }, delayMs).unref();
+      return;
+    }
+    this.fail(task, outcome.errorMessage, outcome.failureKind);
+  }
+
+  private async recordOutput(
+    task: TaskProgress,
+    signed: SignedActionCacheEntry,
+    peerId: string,
+  ): Promise<void> {
+    const { project } = task.planned;
+    if (signed.entry.outputTreeSha256) {
+      this.outputs.set(project, signed.entry.outputTreeSha256);
+      const holders = this.holders.get(project) ?? new Set<string>();
+      holders.add(peerId);
+      this.holders.set(project, holders);
+    }
+    if (!this.options.cache || signed.entry.cacheKey !== task.planned.cacheKey.key) return;
+    try {
+      await this.options.cache.record(signed, task.planned.cacheKey.inputs);
+    } catch (error) {
+      this.listener.onLog(
+        'WARN',
+        `Could not record the cache entry of ${task.planned.taskId}: ${errorMessage(error)}`,
+      );
+    }
+  }
+
+  private release(peerId: string): void {
+    this.inFlight.set(peerId, Math.max(0, (this.inFlight.get(peerId) ?? 1) - 1));
+    this.wake();
+  }
+
+  private fail(task: TaskProgress, message: string, kind: 'build' | 'infrastructure'): void {
+    task.state = 'failed';
+    task.lastFailure = message;
+    task.failureKind = kind;
+    this.update(task, { status: 'Failed', endTime: this.now(), message });
+    this.listener.onLog('ERROR', `${task.planned.taskId} failed: ${message}`);
+    this.skipDependents(
+      task.planned.taskId,
+      `${projectName(task.planned.project)} (${task.planned.kind}) failed`,
+    );
+    if (!this.request.continueOnError || kind === 'infrastructure') {
+      if (!this.stopped) this.stop(`stopped after ${task.planned.taskId} failed`);
+    }
+    this.wake();
+  }
+
+  private skipDependents(taskId: string, reason: string): void {
+    for (const dependentId of this.dependents.get(taskId) ?? []) {
+      const dependent = this.progress.get(dependentId);
+      if (!dependent || DONE_STATES.includes(dependent.state)) continue;
+      dependent.state = 'skipped';
+      this.update(dependent, { status: 'Skipped', message: `Not run: ${reason}` });
+      this.skipDependents(dependentId, reason);
+    }
+  }
+
+  /** Stops the build: running tasks are cancelled, the rest Skipped (or Cancelled on a cancel). */
+  private stop(reason: string): void {
+    this.stopped = reason;
+    const cancelled = reason === 'cancelled';
+    for (const task of this.progress.values()) {
+      if (task.state === 'waiting' || task.state === 'ready' || task.state === 'retry-wait') {
+        task.state = cancelled ? 'cancelled' : 'skipped';
+        this.update(task, {
+          status: cancelled ? 'Cancelled' : 'Skipped',
+          message: cancelled ? 'Build cancelled' : `Not run: ${reason}`,
+        });
+      }
+    }
+    if (!this.controller.signal.aborted)
+      this.controller.abort(cancelled ? this.signal.reason : new OperationAbortedError('cancelled', reason));
+    this.wake();
+  }
+
+  private update(task: TaskProgress, change: Partial<TaskTimelineEntry>): void {
+    task.entry = { ...task.entry, ...change };
+    this.listener.onTask?.({ ...task.entry });
+  }
+
+  private addTests(results: TestResults): void {
+    this.tests.total += results.total;
+    this.tests.passed += results.passed;
+    this.tests.failed += results.failed;
+    this.tests.skipped += results.skipped;
+    this.tests.durationMs += results.durationMs;
+    this.tests.failures.push(...results.failures);
+    this.listener.onTestResults({ ...this.tests, failures: [...this.tests.failures] });
+  }
+
+  private markStageStarted(kind: PlannedTask['kind']): void {
+    const stages: StageName[] = kind === 'build' ? ['Restore', 'Build'] : [stageOf(kind)];
+    for (const stage of stages) {
+      if (this.startedStages.has(stage)) continue;
+      this.startedStages.add(stage);
+      this.listener.onStage({ name: stage, status: 'Running', at: this.now(), message: null });
+    }
+  }
+
+  private countDiagnostics(kind: PlannedTask['kind'], diagnostics: readonly Diagnostic[]): void {
+    const stage = stageOf(kind);
+    const counts = this.stageCounts.get(stage) ?? { warnings: 0, errors: 0 };
+    for (const diagnostic of diagnostics)
+      if (diagnostic.severity === 'error') counts.errors++;
+      else counts.warnings++;
+    this.stageCounts.set(stage, counts);
+  }
+
+  /** Closes the stages and turns the task states into the build's outcome. */
+  private finish(): BuildOutcome {
+    const tasks = [...this.progress.values()];
+    const at = this.now();
+    const of = (kind: PlannedTask['kind']) => tasks.filter((task) => task.planned.kind === kind);
+    const cancelled = this.signal.aborted;
+    const closeStage = (stage: StageName, group: TaskProgress[], done: string) => {
+      if (!isStageEnabled(this.request.job, stage)) return;
+      const counts = this.stageCounts.get(stage === 'Restore' ? 'Build' : stage) ?? {
+        warnings: 0,
+        errors: 0,
+      };
+      const failed = group.filter((task) => task.state === 'failed');
+      const succeeded = group.filter((task) => task.state === 'succeeded');
+      const status =
+        failed.length > 0
+          ? 'Failed'
+          : group.length > 0 && succeeded.length === group.length
+            ? 'Succeeded'
+            : cancelled && this.startedStages.has(stage)
+              ? 'Cancelled'
+              : group.length === 0
+                ? 'Succeeded'
+                : 'Skipped';
+      const hits = succeeded.filter((task) => task.entry.cache === 'hit').length;
+      const message =
+        status === 'Failed'
+          ? `${failed.length} task(s) failed: ${failed.map((task) => projectName(task.planned.project)).join(', ')}`
+          : status === 'Succeeded'
+            ? `${done}${hits > 0 ? ` (${hits} from the cache)` : ''}`
+            : status === 'Cancelled'
+              ? 'Cancelled'
+              : `Not run: ${this.stopped ?? 'an earlier task failed'}`;
+      this.listener.onStage({
+        name: stage,
+        status,
+        at,
+        message,
+        warningsCount: stage === 'Restore' ? 0 : counts.warnings,
+        errorsCount: stage === 'Restore' ? 0 : counts.errors,
+      });
+    };
+    const builds = of('build');
+    const restoreFailed = builds.some(
+      (task) => task.state === 'failed' && /\bNU\d{4}\b/.test(task.entry.message ?? ''),
+    );
+    closeStage(
+      'Restore',
+      restoreFailed ? builds : builds.filter((task) => task.state !== 'failed'),
+      `${builds.length} project(s) restored in their build tasks`,
+    );
+    closeStage('Build', builds, `${builds.length} project(s) built`);
+    closeStage('Test', of('test'), `${this.tests.total} test(s) in ${of('test').length} project(s)`);
+    closeStage('Package', of('pack'), `${of('pack').length} package task(s)`);
+    closeStage('Upload', [...of('pack')], `${this.artifactCount} artifact(s) gathered`);
+    if (this.cacheReads)
+      this.listener.onLog('INFO', `Action cache: ${this.cacheHits} of ${tasks.length} task(s) were hits`);
+
+    if (cancelled) return outcomeOfError(new OperationAbortedError('cancelled'), this.request, this.signal);
+    const failed = tasks.filter((task) => task.state === 'failed');
+    if (failed.length === 0) return { status: 'Succeeded' };
+    const infrastructure = failed.every((task) => task.failureKind === 'infrastructure');
+    const summary = failed
+      .map(
+        (task) =>
+          `${projectName(task.planned.project)} (${task.planned.kind}): ${task.lastFailure ?? 'failed'}`,
+      )
+      .join('; ');
+    return {
+      status: 'Failed',
+      errorMessage: `${failed.length} task(s) failed: ${summary}`.slice(0, 8000),
+      failureKind: infrastructure ? 'infrastructure' : 'build',
+    };
+  }
+}
+
+function stageOf(kind: PlannedTask['kind']): StageName {
+  return kind === 'build' ? 'Build' : kind === 'test' ? 'Test' : 'Package';
+}
+
+function projectName(projectPath: string): string {
+  return (projectPath.split('/').pop() ?? projectPath).replace(/\.[^.]+$/, '');
+}
+
+function countByKind(tasks: readonly PlannedTask[]): string {
+  const counts = new Map<string, number>();
+  for (const task of tasks) counts.set(task.kind, (counts.get(task.kind) ?? 0) + 1);
+  return [...counts].map(([kind, count]) => `${count} ${kind}`).join(', ');
+}
