@@ -9,6 +9,8 @@ export interface BuildMetricsSources {
   queueLength: () => number;
   /** Busy agents ÷ online agents × 100, per pool. */
   agentUtilization: () => { pool: string; percent: number }[];
+  /** Bytes the action cache's entries take (their blobs); 0 when the node has no cache. */
+  cacheSizeBytes?: () => number;
 }
 
 /** The node's Prometheus metrics, with the design's names (digest §5.2). */
@@ -19,6 +21,8 @@ export class BuildMetrics {
   private readonly failed: Counter;
   private readonly duration: Histogram;
   private readonly stageDuration: Histogram;
+  private readonly cacheHits: Counter;
+  private readonly cacheMisses: Counter;
 
   constructor(sources: BuildMetricsSources) {
     this.started = this.registry.register(
@@ -50,6 +54,33 @@ export class BuildMetrics {
         sources.agentUtilization().map(({ pool, percent }) => ({ labels: { pool }, value: percent })),
       ),
     );
+    this.cacheHits = this.registry.register(
+      new Counter('build_cache_hits_total', 'Task lookups the action cache answered with a verified entry.'),
+    );
+    this.cacheMisses = this.registry.register(
+      new Counter('build_cache_misses_total', 'Task lookups the action cache could not answer.'),
+    );
+    this.registry.register(
+      new Gauge(
+        'build_cache_hit_rate',
+        'Cache hits ÷ (hits + misses) since start; 0 before any lookup.',
+        () => {
+          const hits = this.cacheHits.value();
+          const total = hits + this.cacheMisses.value();
+          return [{ value: total === 0 ? 0 : hits / total }];
+        },
+      ),
+    );
+    this.registry.register(
+      new Gauge('build_cache_size_bytes', 'Bytes of the blobs the local action cache keeps.', () => [
+        { value: sources.cacheSizeBytes?.() ?? 0 },
+      ]),
+    );
+  }
+
+  /** Counts one action-cache lookup. */
+  cacheLookup(hit: boolean): void {
+    (hit ? this.cacheHits : this.cacheMisses).inc();
   }
 
   buildStarted(record: BuildRecord): void {

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { TASK_KINDS } from './cache-key.js';
+import {
+  TASK_KINDS,
+  type CacheKey,
+  type InputDigest,
+  type MissExplanation,
+  type TaskKind,
+} from './cache-key.js';
 
 /**
  * A signed action-cache entry: what one project task produced for one cache key, enough to skip
@@ -100,4 +106,99 @@ export interface EntrySigner {
   sign(entry: ActionCacheEntry): Promise<SignedActionCacheEntry>;
   /** True when `signature` is `entry.producedBy`'s over the entry's bytes. */
   verify(signed: SignedActionCacheEntry): Promise<boolean>;
+}
+
+/** Most inputs a stored or transmitted "last inputs" list may hold. */
+export const MAX_LAST_INPUTS = 50_000;
+
+/** One input of a cache key as stored and sent between peers (see `InputDigest`). */
+export const inputDigestSchema = z.strictObject({
+  kind: z.enum(['file', 'reference', 'setting', 'property']),
+  name: z.string().min(1).max(4096),
+  digest: sha256,
+});
+
+/** The last inputs recorded for one (kind, project): what a later miss is compared against. */
+export const lastInputsRecordSchema = z.strictObject({
+  cacheKey: sha256,
+  inputs: z.array(inputDigestSchema).max(MAX_LAST_INPUTS),
+});
+export type LastInputsRecord = z.infer<typeof lastInputsRecordSchema>;
+
+/** `/buildmesh/action-cache/1.0.0` request: does the peer hold an entry for this key? */
+export const actionCacheRequestSchema = z.strictObject({
+  type: z.literal('lookup'),
+  cacheKey: sha256,
+  kind: z.enum(TASK_KINDS as ['build', 'test', 'pack']),
+  project: z.string().min(1).max(4096),
+});
+export type ActionCacheRequest = z.infer<typeof actionCacheRequestSchema>;
+
+/**
+ * `/buildmesh/action-cache/1.0.0` response: the signed entry, or a miss with the inputs of the
+ * peer's last entry for the same (kind, project) so the asker can say what changed.
+ */
+export const actionCacheResponseSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hit'), signed: signedActionCacheEntrySchema }),
+  z.strictObject({
+    type: z.literal('miss'),
+    lastInputs: z.array(inputDigestSchema).max(MAX_LAST_INPUTS).optional(),
+  }),
+]);
+export type ActionCacheResponse = z.infer<typeof actionCacheResponseSchema>;
+
+/** What the coordinator asks the cache for one planned task. */
+export interface TaskCacheQuery {
+  cacheKey: CacheKey;
+  kind: TaskKind;
+  project: string;
+}
+
+/** The answer to a {@link TaskCacheQuery}. */
+export type TaskCacheLookup =
+  | {
+      hit: true;
+      signed: SignedActionCacheEntry;
+      /** 'local' or the peer id the entry and its blobs came from */
+      source: string;
+    }
+  | {
+      hit: false;
+      /** for people: "no entry for this project yet", "inputs changed: src/A/Class1.cs, reference src/B/B.csproj", "the entry from <peer> was rejected: signature does not verify", … */
+      explanation: string;
+    };
+
+/** Port: the mesh-wide action cache as the coordinator uses it. */
+export interface TaskCache {
+  /** Local store first, then every other online peer; on a hit all blobs are in the local CAS and verified. */
+  lookup(query: TaskCacheQuery, signal: AbortSignal): Promise<TaskCacheLookup>;
+  /** Stores an entry (after verifying its signature) and remembers `inputs` as the last inputs of (kind, project). */
+  record(signed: SignedActionCacheEntry, inputs: readonly InputDigest[]): Promise<void>;
+}
+
+/** How many changed inputs a miss explanation names before it summarises the rest. */
+const MAX_DESCRIBED_CHANGES = 10;
+
+/**
+ * A miss explanation as one line for people: `no entry for this project yet`,
+ * `inputs changed: src/A/Class1.cs, reference src/B/B.csproj (new), … and 3 more`, or that the
+ * inputs did not change and the entry is gone.
+ */
+export function describeMiss(explanation: MissExplanation): string {
+  switch (explanation.reason) {
+    case 'no-entry':
+      return 'no entry for this project yet';
+    case 'inputs-unchanged':
+      return 'inputs unchanged since the last entry, which is gone (expired, evicted or rejected)';
+    case 'changed': {
+      // `inputs` and `changes` are parallel; a modified input is named bare, the others say how.
+      const labels = explanation.inputs.map((label, index) => {
+        const change = explanation.changes[index]?.change;
+        return change === 'added' ? `${label} (new)` : change === 'removed' ? `${label} (removed)` : label;
+      });
+      const shown = labels.slice(0, MAX_DESCRIBED_CHANGES).join(', ');
+      const rest = labels.length - MAX_DESCRIBED_CHANGES;
+      return rest > 0 ? `inputs changed: ${shown} and ${rest} more` : `inputs changed: ${shown}`;
+    }
+  }
 }
