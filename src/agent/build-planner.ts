@@ -34,7 +34,8 @@ export class MsBuildPlanner implements BuildPlanner {
     const { job } = request;
     const manifest = await readManifest(this.options.contentStore, manifestSha256);
     const fileDigests = new Map<string, string>();
-    for (const entry of manifest.entries) if (entry.kind === 'file') fileDigests.set(entry.path, entry.sha256);
+    for (const entry of manifest.entries)
+      if (entry.kind === 'file') fileDigests.set(entry.path, entry.sha256);
     const solutionPath = normaliseRepoPath(job.solutionPath);
     if (!fileDigests.has(solutionPath)) throw new SolutionNotFoundError(job.solutionPath);
 
@@ -44,8 +45,10 @@ export class MsBuildPlanner implements BuildPlanner {
       await materializeSources(manifest, this.options.contentStore, directory);
       const listed = isBuildableProjectPath(solutionPath)
         ? [solutionPath]
-        : parseSolution(solutionPath, await readFile(join(directory, ...solutionPath.split('/')), 'utf8'))
-            .projects.map((project) => project.path);
+        : parseSolution(
+            solutionPath,
+            await readFile(join(directory, ...solutionPath.split('/')), 'utf8'),
+          ).projects.map((project) => project.path);
       const evaluations = new Map<string, ProjectEvaluation>();
       let pending = [...new Set(listed)];
       for (let round = 0; pending.length > 0 && round < MAX_REFERENCE_ROUNDS; round++) {
@@ -56,9 +59,9 @@ export class MsBuildPlanner implements BuildPlanner {
           signal,
         });
         for (const evaluation of evaluated) evaluations.set(evaluation.path, evaluation);
-        pending = [
-          ...new Set(evaluated.flatMap((evaluation) => evaluation.projectReferences)),
-        ].filter((reference) => !evaluations.has(reference) && fileDigests.has(reference));
+        pending = [...new Set(evaluated.flatMap((evaluation) => evaluation.projectReferences))].filter(
+          (reference) => !evaluations.has(reference) && fileDigests.has(reference),
+        );
       }
       const projects = [...evaluations.values()];
       const sdkVersion = projects[0]?.sdkVersion ?? 'unknown';

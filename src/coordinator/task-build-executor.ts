@@ -191,6 +191,7 @@ class TaskRun {
           cacheKey: task.cacheKey.key,
           missReason: null,
           message: null,
+          outputTreeSha256: null,
         },
       });
       for (const dependency of task.dependencies)
@@ -302,6 +303,7 @@ class TaskRun {
     this.update(task, {
       status: 'Succeeded',
       cache: 'hit',
+      outputTreeSha256: entry.outputTreeSha256,
       agentId,
       hostname,
       startTime: started,
@@ -470,7 +472,11 @@ class TaskRun {
       } else {
         if (output) await this.recordOutput(task, output, peerId);
         task.state = 'succeeded';
-        this.update(task, { status: 'Succeeded', endTime: this.now() });
+        this.update(task, {
+          status: 'Succeeded',
+          endTime: this.now(),
+          outputTreeSha256: output?.entry.outputTreeSha256 ?? null,
+        });
         this.releaseReadyTasks();
         return;
       }

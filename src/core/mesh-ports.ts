@@ -37,7 +37,7 @@ export interface RemoteJobRunner {
    */
   run(
     peerId: string,
-    job: { request: BuildRequest; attempt: number; source: PreparedSources },
+    job: { request: BuildRequest; attempt: number; source: PreparedSources; task?: TaskSpec },
     options: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome>;
 }

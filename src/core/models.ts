@@ -214,6 +214,8 @@ export interface TaskTimelineEntry {
   missReason: string | null;
   /** Why it failed or was skipped. */
   message: string | null;
+  /** Build tasks: the project's outputs (bin, reference assemblies) as a tree in the coordinator's CAS. */
+  outputTreeSha256: string | null;
 }
 
 export type LogLevel = 'INFO' | 'WARN' | 'ERROR';

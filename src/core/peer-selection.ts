@@ -68,7 +68,9 @@ export function willingPeers(
   excluded?: ReadonlySet<string>,
 ): { willing: PeerCandidate[]; aside: string } | { reason: string } {
   const excludedPeers = excluded ?? new Set<string>();
-  const reachable = candidates.filter((peer) => peer.status !== 'Offline' && !excludedPeers.has(peer.agentId));
+  const reachable = candidates.filter(
+    (peer) => peer.status !== 'Offline' && !excludedPeers.has(peer.agentId),
+  );
   const onPlatform = reachable.filter(
     (peer) => targetPoolForOs(peer.capabilities.os) === demand.targetPool || demand.targetPool === 'Docker',
   );
@@ -83,8 +85,7 @@ export function willingPeers(
       demand.tools.every((tool) => peer.capabilities.installedTools.includes(tool)),
   );
   if (capable.length === 0) {
-    if (missingFramework)
-      return { reason: `no peer with a .NET SDK for ${missingFramework} online` };
+    if (missingFramework) return { reason: `no peer with a .NET SDK for ${missingFramework} online` };
     const tools = demand.tools.map((tool) => (tool === 'dotnet' ? 'a .NET SDK' : tool));
     return { reason: `no peer with ${tools.join(', ')} online` };
   }

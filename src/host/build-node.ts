@@ -7,6 +7,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiApp } from '../api/app.js';
+import { ActionCacheStore } from '../agent/action-cache-store.js';
+import { MsBuildPlanner } from '../agent/build-planner.js';
+import { ProjectTaskRunner } from '../agent/project-task-runner.js';
+import { StrategyRouter } from '../coordinator/strategy-router.js';
+import { TaskBuildExecutor } from '../coordinator/task-build-executor.js';
+import { ActionCacheService } from '../mesh/action-cache-protocol.js';
+import { Libp2pEntrySigner } from '../mesh/entry-signer.js';
+import { MeshTaskCache } from './mesh-task-cache.js';
+import { MeshTaskDispatcher, ProjectTaskHost } from './project-task-host.js';
 import { detectCapabilities } from '../agent/capability-detector.js';
 import { ContentStore } from '../agent/content-store.js';
 import { GitSourcePreparer } from '../agent/git-source-preparer.js';
@@ -37,8 +46,16 @@ import { JsonLogger } from './logger.js';
 import { MeshJobHost } from './mesh-job-host.js';
 import { SqliteBuildStore } from './sqlite-build-store.js';
 
-/** Strategies a node can run today; the project-task strategies come with the task engine. */
-export const RUNNABLE_STRATEGIES: readonly BuildStrategy[] = ['Incremental', 'Clean'];
+/** Strategies a node can run today. */
+export const RUNNABLE_STRATEGIES: readonly BuildStrategy[] = [
+  'Incremental',
+  'Clean',
+  'Cached',
+  'Distributed',
+];
+
+/** Strategies run as project tasks spread over the mesh; the others run whole on one peer. */
+const TASK_STRATEGIES: readonly BuildStrategy[] = ['Cached', 'Distributed'];
 
 /** How many builds one node coordinates at once; where they run is limited by the peers' slots. */
 const COORDINATION_LIMIT = 32;
@@ -71,6 +88,7 @@ export class BuildNode {
       presence: PresenceService;
       jobs: JobService;
       blobs: BlobService;
+      cacheService: ActionCacheService;
       store: SqliteBuildStore;
       logs: FileBuildLogStore;
       timers: NodeJS.Timeout[];
@@ -172,10 +190,35 @@ export class BuildNode {
       },
     };
 
+    const signer = new Libp2pEntrySigner(identity.privateKey);
+    const actionCache = new ActionCacheStore({
+      directory: join(config.dataDir, 'action-cache'),
+      contentStore,
+    });
+    // Expired entries go now, and the size metric starts from what is on disk.
+    await actionCache.prune();
+    const taskHost = new ProjectTaskHost({
+      slots,
+      runner: new ProjectTaskRunner({
+        workspaceRoot: config.workspaceDir,
+        contentStore,
+        logger: logger.child('agent'),
+      }),
+      signer,
+      sdkVersion: newestSdk(capabilities.installedSdks),
+      keepEntry: (signed) => actionCache.keep(signed),
+      availability: () =>
+        maintenance
+          ? { accepting: false, reason: 'this peer is in Maintenance' }
+          : config.donationMode === 'Paused'
+            ? { accepting: false, reason: 'donation is paused on this peer' }
+            : { accepting: true },
+    });
     const jobs = new JobService({
       node: mesh,
       logger,
       host: new MeshJobHost({
+        tasks: taskHost,
         slots,
         isInMaintenance: () => maintenance,
         donationMode: config.donationMode,
@@ -198,20 +241,50 @@ export class BuildNode {
       ban: (peerId) => mesh.ban(peerId),
       unban: (peerId) => mesh.unban(peerId),
     });
-    const executor = new MeshBuildExecutor({
+    const remote = new MeshRemoteJobRunner(jobs, blobs, (sha256) => contentStore.has(sha256));
+    const sourcePreparer = new GitSourcePreparer({
+      workspaceRoot: config.workspaceDir,
+      contentStore,
+      retryDelaysMs: options.retryDelaysMs,
+    });
+    const wholeBuilds = new MeshBuildExecutor({
       localAgentId: agentId,
       peers: directory,
       local: slottedLocal,
-      sources: new GitSourcePreparer({
-        workspaceRoot: config.workspaceDir,
-        contentStore,
-        retryDelaysMs: options.retryDelaysMs,
-      }),
-      remote: new MeshRemoteJobRunner(jobs, blobs),
+      sources: sourcePreparer,
+      remote,
       logger,
       retryDelaysMs: options.retryDelaysMs,
       sleep,
     });
+    const cacheService = new ActionCacheService({ node: mesh, store: actionCache, logger });
+    await cacheService.start();
+    const taskBuilds = new TaskBuildExecutor({
+      localAgentId: agentId,
+      peers: directory,
+      sources: sourcePreparer,
+      planner: new MsBuildPlanner({ workspaceRoot: config.workspaceDir, contentStore }),
+      dispatcher: new MeshTaskDispatcher({ localAgentId: agentId, local: taskHost, remote }),
+      cache: new MeshTaskCache({
+        store: actionCache,
+        contentStore,
+        peers: cacheService,
+        blobs,
+        signer,
+        onlinePeers: () =>
+          directory
+            .candidates()
+            .filter((peer) => peer.agentId !== agentId && peer.status !== 'Offline')
+            .map((peer) => peer.agentId),
+        isMember: (peerId) =>
+          peerId === agentId || directory.candidates().some((peer) => peer.agentId === peerId),
+        logger,
+        metrics: { cacheLookup: (hit) => metrics.cacheLookup(hit) },
+      }),
+      logger,
+      retryDelaysMs: options.retryDelaysMs,
+    });
+    const executor = new StrategyRouter(TASK_STRATEGIES, taskBuilds, wholeBuilds);
     const events = new NodeEventBus();
     let lastPeers = '';
     directory.onChange(() => {
@@ -227,6 +300,7 @@ export class BuildNode {
     const metrics: BuildMetrics = new BuildMetrics({
       queueLength: (): number => coordinator.queueLength(),
       agentUtilization: () => agentUtilization(directory.candidates()),
+      cacheSizeBytes: () => actionCache.knownStats().bytes,
     });
     const coordinator: BuildCoordinator = new BuildCoordinator({
       store,
@@ -269,6 +343,7 @@ export class BuildNode {
       presence,
       jobs,
       blobs,
+      cacheService,
       store,
       logs,
       timers: [loadTimer],
@@ -278,7 +353,8 @@ export class BuildNode {
 
   /** Stops in reverse order: API, coordinator (running builds end), mesh services, logs, store. */
   async stop(): Promise<void> {
-    const { server, coordinator, mesh, presence, jobs, blobs, logs, store, timers, logger } = this.parts;
+    const { server, coordinator, mesh, presence, jobs, blobs, cacheService, logs, store, timers, logger } =
+      this.parts;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
@@ -289,6 +365,7 @@ export class BuildNode {
     presence.stop();
     await jobs.stop().catch(() => undefined);
     await blobs.stop().catch(() => undefined);
+    await cacheService.stop().catch(() => undefined);
     await mesh.stop();
     logs.close();
     store.close();
@@ -318,6 +395,20 @@ async function meshBootstrap(config: NodeConfig, joinCode: string | undefined): 
     await writeFile(rememberedPath, `${JSON.stringify(remembered, null, 2)}\n`);
   }
   return [...new Set([...config.meshBootstrap, ...remembered])];
+}
+
+/** The newest SDK installed (`10.0.401`), recorded in the cache entries this machine signs. */
+function newestSdk(sdks: readonly string[]): string {
+  const parts = (version: string) => version.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
+  const sorted = [...sdks].sort((a, b) => {
+    const [pa, pb] = [parts(a), parts(b)];
+    for (let index = 0; index < Math.max(pa.length, pb.length); index++) {
+      const difference = (pa[index] ?? 0) - (pb[index] ?? 0);
+      if (difference !== 0) return difference;
+    }
+    return 0;
+  });
+  return sorted.at(-1) ?? 'none';
 }
 
 /** Busy ÷ online agents × 100, per pool, for `agent_utilization_percent`. */

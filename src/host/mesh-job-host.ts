@@ -7,6 +7,7 @@ import type { Logger } from '../core/ports.js';
 import type { BlobService } from '../mesh/blob-protocol.js';
 import type { JobDecision, JobHost } from '../mesh/job-protocol.js';
 import type { AgentSlots } from './agent-slots.js';
+import type { ProjectTaskHost } from './project-task-host.js';
 
 const PARALLEL_BLOB_FETCHES = 8;
 
@@ -18,6 +19,8 @@ export interface MeshJobHostOptions {
   blobs: Pick<BlobService, 'fetchBlob'>;
   contentStore: ContentStore;
   logger: Logger;
+  /** Runs project tasks (Distributed and Cached builds). */
+  tasks: ProjectTaskHost;
 }
 
 /**
@@ -29,6 +32,15 @@ export class MeshJobHost implements JobHost {
   constructor(private readonly options: MeshJobHostOptions) {}
 
   consider(offer: JobOffer, fromPeerId: string): JobDecision {
+    if (offer.task) {
+      const { task } = offer;
+      return this.options.tasks.consider(
+        { request: offer.request, task, manifestSha256: offer.source.manifestSha256 },
+        async (sha256s, signal) => {
+          await this.fetchMissing(fromPeerId, sha256s, signal);
+        },
+      );
+    }
     if (this.options.isInMaintenance()) return { accept: false, reason: 'this peer is in Maintenance' };
     if (this.options.donationMode === 'Paused')
       return { accept: false, reason: 'donation is paused on this peer' };
@@ -57,8 +69,25 @@ export class MeshJobHost implements JobHost {
     await blobs.fetchBlob(peerId, offer.source.manifestSha256, { signal });
     const manifest = await readManifest(contentStore, offer.source.manifestSha256);
     const needed = manifestBlobs(manifest);
+    const missing = await this.fetchMissing(peerId, needed, signal);
+    await materializeSources(manifest, contentStore, directory);
+    return {
+      commit: manifest.commit,
+      message:
+        `Fetched the sources of commit ${manifest.commit} from ${peerId}: ${manifest.entries.length} file(s), ` +
+        `${missing} of ${needed.length} distinct object(s) transferred`,
+    };
+  }
+
+  /** Fetches the blobs the local CAS lacks from `peerId`, a few at a time; returns how many it fetched. */
+  private async fetchMissing(
+    peerId: string,
+    sha256s: readonly string[],
+    signal: AbortSignal,
+  ): Promise<number> {
+    const { contentStore, blobs } = this.options;
     const missing: string[] = [];
-    for (const sha256 of needed) if (!(await contentStore.has(sha256))) missing.push(sha256);
+    for (const sha256 of new Set(sha256s)) if (!(await contentStore.has(sha256))) missing.push(sha256);
     let next = 0;
     const worker = async () => {
       while (next < missing.length) {
@@ -67,12 +96,6 @@ export class MeshJobHost implements JobHost {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_BLOB_FETCHES, missing.length) }, worker));
-    await materializeSources(manifest, contentStore, directory);
-    return {
-      commit: manifest.commit,
-      message:
-        `Fetched the sources of commit ${manifest.commit} from ${peerId}: ${manifest.entries.length} file(s), ` +
-        `${missing.length} of ${needed.length} distinct object(s) transferred`,
-    };
+    return missing.length;
   }
 }

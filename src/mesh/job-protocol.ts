@@ -289,5 +289,6 @@ function eventWriter(writer: SerialWriter): BuildExecutionListener {
         },
       }),
     onArtifact: (artifact) => writer.send({ type: 'artifact', artifact }),
+    onTaskOutput: (signed) => writer.send({ type: 'task-output', signed }),
   };
 }

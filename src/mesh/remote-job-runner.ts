@@ -1,11 +1,13 @@
 import type { BuildExecutionListener, BuildOutcome } from '../core/build-execution.js';
 import { OperationAbortedError, PeerLostError, errorMessage } from '../core/errors.js';
 import type { PreparedSources, RemoteJobRunner } from '../core/mesh-ports.js';
+import type { TaskSpec } from '../core/job-messages.js';
 import type { BuildRequest } from '../core/models.js';
 import type { BlobService } from './blob-protocol.js';
 import type { JobService } from './job-protocol.js';
 
 const ARTIFACT_FETCH_ATTEMPTS = 3;
+const PARALLEL_FETCHES = 8;
 
 /**
  * Runs a build on another peer: the job protocol carries the offer and the events back, and each
@@ -16,11 +18,13 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
   constructor(
     private readonly jobs: Pick<JobService, 'runJob'>,
     private readonly blobs: Pick<BlobService, 'fetchBlob'>,
+    /** Whether this node's CAS already holds a blob (skips fetching it again). */
+    private readonly hasBlob: (sha256: string) => Promise<boolean> = () => Promise.resolve(false),
   ) {}
 
   async run(
     peerId: string,
-    job: { request: BuildRequest; attempt: number; source: PreparedSources },
+    job: { request: BuildRequest; attempt: number; source: PreparedSources; task?: TaskSpec },
     { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome> {
     return this.jobs.runJob(
@@ -31,6 +35,7 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
         attempt: job.attempt,
         request: job.request,
         source: { manifestSha256: job.source.manifestSha256, commit: job.source.commit },
+        ...(job.task ? { task: job.task } : {}),
       },
       {
         signal,
@@ -57,10 +62,38 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
               await this.fetchArtifact(peerId, event.artifact.sha256Hash, signal, listener);
               listener.onArtifact(event.artifact);
               return;
+            case 'task-output':
+              await this.fetchBlobs(
+                peerId,
+                event.signed.entry.blobs.map((blob) => blob.sha256),
+                signal,
+                listener,
+              );
+              await listener.onTaskOutput?.(event.signed);
+              return;
           }
         },
       },
     );
+  }
+
+  /** Fetches the blobs this node lacks, a few at a time, each verified and retried like an artifact. */
+  private async fetchBlobs(
+    peerId: string,
+    sha256s: readonly string[],
+    signal: AbortSignal,
+    listener: BuildExecutionListener,
+  ): Promise<void> {
+    const missing: string[] = [];
+    for (const sha256 of new Set(sha256s)) if (!(await this.hasBlob(sha256))) missing.push(sha256);
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length) {
+        const sha256 = missing[next++] as string;
+        await this.fetchArtifact(peerId, sha256, signal, listener);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_FETCHES, missing.length) }, worker));
   }
 
   private async fetchArtifact(
