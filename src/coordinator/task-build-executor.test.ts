@@ -196,9 +196,8 @@ interface DispatchCall {
 
 /**
  * Records every dispatch and ends it when the test says so (or at once through `decide`, a turn
- * later, as a real peer would). A dispatch whose signal aborts rejects as cancelled. A peer
- * announces itself after a task ends, as real peers do when a slot frees: the executor needs that
- * wake-up to start a task whose references have just finished.
+ * later, as a real peer would). A dispatch whose signal aborts rejects as cancelled. Peers never
+ * announce anything: the executor must start dependents on its own when a task ends.
  */
 class FakeDispatcher implements TaskDispatcher {
   readonly calls: DispatchCall[] = [];
@@ -234,7 +233,6 @@ class FakeDispatcher implements TaskDispatcher {
             resolve({ status: 'Succeeded' });
           } else if (result instanceof Error) reject(result);
           else resolve(result);
-          setImmediate(() => this.directory.announce());
           this.changes.notify();
         },
       };

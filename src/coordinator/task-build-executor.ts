@@ -201,7 +201,10 @@ class TaskRun {
 
   async execute(): Promise<BuildOutcome> {
     for (const task of this.progress.values()) this.listener.onTask?.({ ...task.entry });
-    const onAbort = () => this.controller.abort(this.signal.reason);
+    const onAbort = () => {
+      this.controller.abort(this.signal.reason);
+      this.wake();
+    };
     this.signal.addEventListener('abort', onAbort, { once: true });
     const unsubscribe = this.watchPeers();
     try {
@@ -446,23 +449,54 @@ class TaskRun {
       );
     } catch (error) {
       if (error instanceof JobRejectedError) {
-        // Not an attempt: the peer never started it.
-        task.attempt--;
-        task.state = 'ready';
-        this.declinedUntil.set(peerId, Date.now() + (this.options.declineBackoffMs ?? 1000));
-        setTimeout(() => this.wake(), (this.options.declineBackoffMs ?? 1000) + 10).unref();
-        this.update(task, { status: 'Pending', agentId: null, hostname: null, startTime: null });
-        this.listener.onLog('INFO', `${prefix} declined: ${error.reason}; trying another peer`);
+        this.declined(task, peerId, error.reason, prefix);
         this.release(peerId);
         return;
       }
       outcome = outcomeOfError(error, this.request, this.controller.signal);
     }
-    this.release(peerId);
+    try {
+      await this.settle(task, peerId, outcome, produced.signed, diagnostics, prefix);
+    } finally {
+      // Only now: the loop must see the task's new state when the slot frees.
+      this.release(peerId);
+    }
+  }
+
+  /** Not an attempt: the peer never started the task. */
+  private declined(task: TaskProgress, peerId: string, reason: string, prefix: string): void {
+    task.attempt--;
+    if (this.stopped) {
+      const cancelled = this.stopped === 'cancelled';
+      task.state = cancelled ? 'cancelled' : 'skipped';
+      this.update(task, {
+        status: cancelled ? 'Cancelled' : 'Skipped',
+        message: cancelled ? 'Build cancelled' : `Not run: ${this.stopped}`,
+      });
+      return;
+    }
+    task.state = 'ready';
+    const backoffMs = this.options.declineBackoffMs ?? 1000;
+    this.declinedUntil.set(peerId, Date.now() + backoffMs);
+    setTimeout(() => this.wake(), backoffMs + 10).unref();
+    this.update(task, { status: 'Pending', agentId: null, hostname: null, startTime: null });
+    this.listener.onLog('INFO', `${prefix} declined: ${reason}; trying another peer`);
+  }
+
+  private async settle(
+    task: TaskProgress,
+    peerId: string,
+    result: BuildOutcome,
+    output: SignedActionCacheEntry | null,
+    diagnostics: readonly Diagnostic[],
+    prefix: string,
+  ): Promise<void> {
+    const { planned } = task;
+    const hostname = this.options.peers.hostnameOf(peerId);
+    let outcome = result;
     this.countDiagnostics(planned.kind, diagnostics);
 
     if (outcome.status === 'Succeeded') {
-      const output = produced.signed;
       if (planned.kind === 'build' && !output?.entry.outputTreeSha256) {
         outcome = {
           status: 'Failed',
@@ -501,8 +535,8 @@ class TaskRun {
         `${prefix} attempt ${task.attempt} failed: ${outcome.errorMessage}. Retrying on another peer in ${delayMs / 1000}s`,
       );
       setTimeout(() => {
-        if (task.state === 'retry-wait') task.state = this.stopped ? 'cancelled' : 'ready';
-        if (task.state === 'cancelled') this.update(task, { status: 'Cancelled' });
+        if (task.state !== 'retry-wait') return;
+        task.state = 'ready';
         this.wake();
       }, delayMs).unref();
       return;
