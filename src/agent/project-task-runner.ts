@@ -13,6 +13,7 @@ import type { TaskSpec } from '../core/job-messages.js';
 import type { BuildRequest, Diagnostic, ProducedArtifact, TestResults } from '../core/models.js';
 import type { Logger } from '../core/ports.js';
 import { isSafeRelativePath, manifestBlobs } from '../core/source-manifest.js';
+import { normaliseRepoPath } from '../core/solution-graph.js';
 import type { ContentStore } from './content-store.js';
 import { dotnetEnvironment, escapeMsBuildValue } from './dotnet/dotnet-args.js';
 import { dedupeDiagnostics, parseDiagnosticLine } from './parsers/msbuild-diagnostics.js';
@@ -73,6 +74,8 @@ interface TaskWorkspace {
   placed: Map<string, Promise<void>>;
   /** Projects built here by an earlier task: their outputs are already in place. */
   built: Set<string>;
+  /** The solution's one restore in this workspace (null until a task needs it, or after it failed). */
+  restored: Promise<void> | null;
   /** Every task and background fetch in flight, so deletion waits for them. */
   pending: Set<Promise<unknown>>;
 }
@@ -159,6 +162,7 @@ export class ProjectTaskRunner {
         sources: null,
         placed: new Map(),
         built: new Set(),
+        restored: null,
         pending: new Set(),
       };
       this.workspaces.set(executionId, workspace);
@@ -340,6 +344,8 @@ class TaskExecution {
 
   private async build(): Promise<Omit<ProjectTaskResult, 'durationMs'>> {
     const { sourceDir } = this.workspace;
+    const restored = await this.restore();
+    if (restored) return restored;
     try {
       const built = await buildProject({
         sourceDir,
@@ -347,6 +353,7 @@ class TaskExecution {
         job: this.job,
         signal: this.signal,
         onLine: this.onLine,
+        restore: false,
       });
       this.diagnostics.push(...built.diagnostics);
     } catch (error) {
@@ -385,6 +392,7 @@ class TaskExecution {
         this.project,
         '--no-build',
         '--no-restore',
+        '-m:1',
         '-c',
         this.job.configuration,
         ...(this.job.targetFramework ? ['-f', this.job.targetFramework] : []),
@@ -430,6 +438,7 @@ class TaskExecution {
         this.project,
         '--no-build',
         '--no-restore',
+        '-m:1',
         '-c',
         this.job.configuration,
         '-o',
@@ -462,20 +471,28 @@ class TaskExecution {
     };
   }
 
-  /** The placed trees lack `obj/project.assets.json`, which test and pack read. Null when it worked. */
+  /**
+   * Restores the whole solution once per workspace (every task after the first builds, tests or
+   * packs with `--no-restore`): one restore costs a few seconds, one per task a second or two each.
+   * Placed trees lack `obj/project.assets.json`, which build, test and pack read. Null when it worked.
+   */
   private async restore(): Promise<Omit<ProjectTaskResult, 'durationMs'> | null> {
+    const workspace = this.workspace;
+    const restore = (workspace.restored ??= this.dotnet([
+      'restore',
+      normaliseRepoPath(this.job.solutionPath),
+      ...this.runtimeArgs(),
+      ...this.propertyArgs(),
+      ...LOGGER_ARGS,
+    ]));
     try {
-      await this.dotnet([
-        'restore',
-        this.project,
-        ...this.runtimeArgs(),
-        ...this.propertyArgs(),
-        ...LOGGER_ARGS,
-      ]);
+      await restore;
       return null;
     } catch (error) {
+      // The next task tries again (the failure may have been this task's abort).
+      if (workspace.restored === restore) workspace.restored = null;
       if (!(error instanceof CommandFailedError)) throw error;
-      return this.failure(`Restore of ${this.project} failed: ${this.failureDetail(error)}`);
+      return this.failure(`Restore of ${this.job.solutionPath} failed: ${this.failureDetail(error)}`);
     }
   }
 

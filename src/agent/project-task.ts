@@ -94,6 +94,8 @@ export async function buildProject(options: {
   job: Pick<BuildJob, 'configuration' | 'targetFramework' | 'runtimeIdentifier' | 'buildProperties'>;
   signal: AbortSignal;
   onLine?: (line: string) => void;
+  /** False when the workspace was restored already (`--no-restore`). Default true. */
+  restore?: boolean;
 }): Promise<ProjectBuildResult> {
   const { job } = options;
   const diagnostics: Diagnostic[] = [];
@@ -103,6 +105,9 @@ export async function buildProject(options: {
     '-c',
     job.configuration,
     '-p:BuildProjectReferences=false',
+    // One project: worker nodes would only cost their start-up (about a second each).
+    '-m:1',
+    ...(options.restore === false ? ['--no-restore'] : []),
     ...(job.targetFramework ? ['-f', job.targetFramework] : []),
     ...(job.runtimeIdentifier ? ['-r', job.runtimeIdentifier] : []),
     ...Object.entries(job.buildProperties)

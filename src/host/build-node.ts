@@ -263,7 +263,12 @@ export class BuildNode {
       localAgentId: agentId,
       peers: directory,
       sources: sourcePreparer,
-      planner: new MsBuildPlanner({ workspaceRoot: config.workspaceDir, contentStore }),
+      planner: new MsBuildPlanner({
+        workspaceRoot: config.workspaceDir,
+        contentStore,
+        evaluationCacheDir: join(config.dataDir, 'evaluation-cache'),
+        sdkFingerprint: capabilities.installedSdks.join(','),
+      }),
       dispatcher: new MeshTaskDispatcher({ localAgentId: agentId, local: taskHost, remote }),
       cache: new MeshTaskCache({
         store: actionCache,
