@@ -150,7 +150,7 @@ describe('Distributed and Cached builds: project tasks across three peers', () =
     ).trim();
     expect(fromMesh).toBe(plain);
     expect(fromMesh).toBe(repo.expectedAppOutput);
-  });
+  }, 600_000);
 
   it('rebuilds the same commit coordinated by another peer entirely from the cache, fetched from the peers that built it', async () => {
     const bUrl = processes[0]!.url;
