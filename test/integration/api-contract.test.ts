@@ -64,11 +64,14 @@ describe('REST API errors and reads (no build runs)', () => {
       repositoryUrl: 'file:///tmp/x.git',
       gitRef: 'main',
       solutionPath: 'X.sln',
-      strategy: 'distributed',
+      strategy: 'canary',
     });
     expect(response.status).toBe(400);
     expect(response.body.details).toEqual([
-      { field: 'strategy', message: 'Distributed cannot run on this node; allowed: Incremental, Clean' },
+      {
+        field: 'strategy',
+        message: 'Canary cannot run on this node; allowed: Incremental, Clean, Cached, Distributed',
+      },
     ]);
   });
 
