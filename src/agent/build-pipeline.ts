@@ -92,6 +92,20 @@ class PipelineRun {
     ]);
     this.sourceDir = join(input.workspaceDir, SOURCE_DIR);
     this.clean = input.request.strategy === 'Clean' || input.request.forceClean;
+    const properties = input.request.job.buildProperties;
+    if (properties.ContinuousIntegrationBuild === 'true' && properties.PathMap === undefined) {
+      // Comparable outputs (Canary, verify): the workspace root differs per peer, so map it away.
+      this.input = {
+        ...input,
+        request: {
+          ...input.request,
+          job: {
+            ...input.request.job,
+            buildProperties: { ...properties, PathMap: `${this.sourceDir}/=/_/` },
+          },
+        },
+      };
+    }
   }
 
   async execute(): Promise<PipelineOutcome> {

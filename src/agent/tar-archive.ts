@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { createGunzip, createGzip } from 'node:zlib';
 
 const BLOCK = 512;
 
@@ -65,4 +66,39 @@ function header(name: string, size: number, mode: number, type: string): Buffer 
   for (const byte of block) checksum += byte;
   write(checksum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
   return block;
+}
+
+/**
+ * The files of a gzipped tar written by `tarGzDirectory` (ustar, with pax `path` records for long
+ * names): each file's path and the sha256 of its bytes, in archive order.
+ */
+export async function listTarGzFiles(source: Readable): Promise<{ path: string; sha256: string }[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source.pipe(createGunzip())) chunks.push(chunk as Buffer);
+  const archive = Buffer.concat(chunks);
+  const files: { path: string; sha256: string }[] = [];
+  let longPath: string | null = null;
+  let offset = 0;
+  while (offset + BLOCK <= archive.length) {
+    const block = archive.subarray(offset, offset + BLOCK);
+    if (block.every((byte) => byte === 0)) break;
+    const text = (start: number, length: number) =>
+      block
+        .subarray(start, start + length)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
+    const size = Number.parseInt(text(124, 12).trim() || '0', 8);
+    const type = text(156, 1) || '0';
+    const body = archive.subarray(offset + BLOCK, offset + BLOCK + size);
+    offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    if (type === 'x') {
+      longPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString('utf8'))?.[1] ?? null;
+      continue;
+    }
+    const prefix = text(345, 155);
+    const name = longPath ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+    longPath = null;
+    if (type === '0') files.push({ path: name, sha256: createHash('sha256').update(body).digest('hex') });
+  }
+  return files;
 }

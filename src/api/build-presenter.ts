@@ -51,6 +51,8 @@ export function presentBuild(record: BuildRecord, queuePosition: number) {
     agent: record.agent,
     attempts: record.attempts ?? [],
     timeline: record.timeline ?? [],
+    peerResults: record.peerResults ?? [],
+    reproducibility: record.reproducibility ?? null,
     testResults: record.testResults,
     artifacts: record.artifacts,
     warningsCount: warnings.length,

@@ -335,6 +335,17 @@ export class BuildCoordinator {
           else timeline[index] = entry;
           return { ...current, timeline };
         }, false),
+      onPeerResult: (result) =>
+        update((current) => {
+          const peerResults = [...(current.peerResults ?? [])];
+          const index = peerResults.findIndex(
+            (known) => known.agentId === result.agentId && known.role === result.role,
+          );
+          if (index < 0) peerResults.push(result);
+          else peerResults[index] = result;
+          return { ...current, peerResults };
+        }),
+      onReproducibility: (reproducibility) => update((current) => ({ ...current, reproducibility })),
       onArtifact: (produced) =>
         update((current) => {
           const artifactId = this.options.newId();

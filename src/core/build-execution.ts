@@ -4,7 +4,9 @@ import type {
   BuildRequest,
   Diagnostic,
   LogLevel,
+  PeerBuildResult,
   ProducedArtifact,
+  ReproducibilityReport,
   TaskTimelineEntry,
   TestResults,
 } from './models.js';
@@ -23,6 +25,10 @@ export interface BuildExecutionListener {
   onTaskOutput?(signed: SignedActionCacheEntry): Promise<void> | void;
   /** A task of a task-engine build was planned, started or ended. */
   onTask?(entry: TaskTimelineEntry): void;
+  /** Canary and verify builds: a peer's whole build started or ended. */
+  onPeerResult?(result: PeerBuildResult): void;
+  /** Canary and verify builds: the outputs of two or more peers were compared. */
+  onReproducibility?(report: ReproducibilityReport): void;
 }
 
 /** One try of a build on one peer; infrastructure failures lead to another attempt elsewhere. */

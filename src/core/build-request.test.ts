@@ -124,4 +124,34 @@ describe('parseBuildRequest', () => {
       problemsOf({ ...valid, buildProperties: { 'bad name': 'x' } })['buildProperties.bad name'],
     ).toContain('keys');
   });
+
+  it('reads the Canary and verify fields: maxWarnings (unlimited when absent), verify, and whether a pool was named', () => {
+    const all = { ...context, runnableStrategies: ['Incremental', 'Clean', 'Canary'] as const };
+    const canary = parseBuildRequest({ ...valid, strategy: 'canary' }, all);
+    expect(canary).toMatchObject({ strategy: 'Canary', maxWarnings: null, verify: true, anyPool: true });
+    const pooled = parseBuildRequest(
+      { job: valid, strategy: 'Canary', targetPool: 'Linux', maxWarnings: 0 },
+      all,
+    );
+    expect(pooled).toMatchObject({ maxWarnings: 0, anyPool: false, targetPool: 'Linux' });
+    expect(parseBuildRequest({ ...valid, verify: true }, all)).toMatchObject({ verify: true });
+    expect(parseBuildRequest(valid, all).verify).toBeUndefined();
+    const wrong = { ...context, runnableStrategies: ['Incremental', 'Clean', 'Cached', 'Canary'] as const };
+    const problems = (body: unknown) => {
+      try {
+        parseBuildRequest(body, wrong);
+      } catch (error) {
+        if (error instanceof InvalidBuildRequestError)
+          return Object.fromEntries(error.problems.map((p) => [p.field, p.message]));
+      }
+      throw new Error('expected the request to be rejected');
+    };
+    expect(problems({ ...valid, strategy: 'Canary', maxWarnings: 1.5 })).toEqual({
+      maxWarnings: 'must be a whole number of warnings (0 or more), or absent for unlimited',
+    });
+    expect(problems({ ...valid, strategy: 'Cached', verify: true, maxWarnings: 2 })).toEqual({
+      verify: 'is supported for Incremental, Clean, Canary builds, not Cached',
+      maxWarnings: 'applies to Canary builds only',
+    });
+  });
 });

@@ -122,8 +122,18 @@ export const buildOptionsSchema = z.strictObject({
   schedule: caseInsensitiveEnum(SCHEDULE_KINDS).default('critical-path'),
   /** Distributed and Cached: let independent tasks finish after a failure (dependents are Skipped). */
   continueOnError: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Canary: the most warnings the canary build may have; absent means unlimited. */
+  maxWarnings: z
+    .int({ error: 'must be a whole number of warnings (0 or more), or absent for unlimited' })
+    .min(0, { error: 'must be 0 or more (absent means unlimited)' })
+    .nullish(),
+  /** Build on a second peer and compare the outputs by hash. */
+  verify: z.boolean({ error: 'must be true or false' }).default(false),
   requesterEmail: z.string().regex(EMAIL_PATTERN, { error: 'must be a valid email address' }).optional(),
 });
+
+/** Strategies whose whole build a second peer can repeat for the reproducibility check. */
+export const VERIFIABLE_STRATEGIES: readonly BuildStrategy[] = ['Incremental', 'Clean', 'Canary'];
 
 const REQUEST_LEVEL_KEYS = new Set(Object.keys(buildOptionsSchema.shape));
 
@@ -179,6 +189,15 @@ export function parseBuildRequest(body: unknown, context: ParseBuildRequestConte
       message: `${options.data.strategy} cannot run on this node; allowed: ${context.runnableStrategies.join(', ')}`,
     });
   }
+  if (options.success && options.data.verify && !VERIFIABLE_STRATEGIES.includes(options.data.strategy)) {
+    problems.push({
+      field: 'verify',
+      message: `is supported for ${VERIFIABLE_STRATEGIES.join(', ')} builds, not ${options.data.strategy}`,
+    });
+  }
+  if (options.success && options.data.maxWarnings != null && options.data.strategy !== 'Canary') {
+    problems.push({ field: 'maxWarnings', message: 'applies to Canary builds only' });
+  }
   if (!job.success || !options.success || problems.length > 0) throw new InvalidBuildRequestError(problems);
 
   const jobData = job.data;
@@ -210,6 +229,10 @@ export function parseBuildRequest(body: unknown, context: ParseBuildRequestConte
     forceClean: options.data.forceClean,
     schedule: options.data.schedule,
     continueOnError: options.data.continueOnError,
+    ...(options.data.strategy === 'Canary'
+      ? { maxWarnings: options.data.maxWarnings ?? null, anyPool: !('targetPool' in optionsInput) }
+      : {}),
+    ...(options.data.verify || options.data.strategy === 'Canary' ? { verify: true } : {}),
     requesterEmail,
     createdAt,
   };

@@ -48,6 +48,9 @@ export const wireBuildRequestSchema = z.strictObject({
   forceClean: z.boolean(),
   schedule: z.enum(['critical-path', 'waves']).optional(),
   continueOnError: z.boolean().optional(),
+  maxWarnings: z.number().int().min(0).nullable().optional(),
+  verify: z.boolean().optional(),
+  anyPool: z.boolean().optional(),
   requesterEmail: z.string().max(320).nullable(),
   createdAt: isoTime,
 }) satisfies z.ZodType<BuildRequest>;

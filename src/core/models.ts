@@ -96,6 +96,12 @@ export interface BuildRequest {
   schedule?: 'critical-path' | 'waves';
   /** Distributed and Cached: independent tasks go on after a failure; false when absent. */
   continueOnError?: boolean;
+  /** Canary: the most build warnings the canary may report and still pass; absent or null = unlimited. */
+  maxWarnings?: number | null;
+  /** A second peer builds the same commit and the outputs are compared by hash; false when absent. */
+  verify?: boolean;
+  /** Canary: the request named no `targetPool`, so every OS is eligible for the fan-out; false when absent. */
+  anyPool?: boolean;
   requesterEmail: string | null;
   createdAt: string;
 }
@@ -186,6 +192,48 @@ export interface BuildRecord {
   attempts: BuildAttempt[];
   /** Project tasks of a Distributed or Cached build, in plan order (empty for other strategies). */
   timeline: TaskTimelineEntry[];
+  /** Canary and verify builds: every peer that built the whole solution, and how it ended. */
+  peerResults?: PeerBuildResult[];
+  /** Canary and verify builds: whether two peers produced the same outputs. */
+  reproducibility?: ReproducibilityReport | null;
+}
+
+/** How one peer's whole build of a Canary (or verify) build ended. */
+export interface PeerBuildResult {
+  agentId: string;
+  hostname: string;
+  /** `canary`: the first, gated build; `fan-out`: the other peers after it passed; `verify`: the second build of a verify run. */
+  role: 'canary' | 'fan-out' | 'verify';
+  /** `Rejected`: the peer declined (busy, paused, maintenance) and built nothing. */
+  status: 'Running' | 'Succeeded' | 'Failed' | 'Cancelled' | 'TimedOut' | 'Rejected';
+  startTime: string;
+  endTime: string | null;
+  /** Canary: the gate that failed (`build`, `tests`, `warnings`); null otherwise. */
+  failedGate: 'build' | 'tests' | 'warnings' | null;
+  message: string | null;
+  testResults: { total: number; passed: number; failed: number; skipped: number } | null;
+  warningsCount: number;
+}
+
+/** One output file that two peers produced differently. */
+export interface OutputDifference {
+  /** The project directory, e.g. `src/Lib`. */
+  project: string;
+  /** The file, relative to the project's output (e.g. `Lib.dll`), or the artifact when it is missing on one side. */
+  file: string;
+  /** `content differs`, or `only on <peer>`. */
+  reason: string;
+}
+
+/** The outcome of building the same commit on two or more peers and comparing the outputs. */
+export interface ReproducibilityReport {
+  /** The peers whose outputs were compared, the reference first. */
+  checkedOn: string[];
+  /** null when there was nothing to compare (no second peer finished). */
+  reproducible: boolean | null;
+  /** Each output file that differs: the project directory (e.g. `src/Lib`) and the file within its output. */
+  differences: OutputDifference[];
+  message: string | null;
 }
 
 export type TaskStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped' | 'Cancelled';

@@ -12,6 +12,9 @@ import { MsBuildPlanner } from '../agent/build-planner.js';
 import { ProjectTaskRunner } from '../agent/project-task-runner.js';
 import { StrategyRouter } from '../coordinator/strategy-router.js';
 import { TaskBuildExecutor } from '../coordinator/task-build-executor.js';
+import { CanaryBuildExecutor } from '../coordinator/canary-build-executor.js';
+import { CasOutputInspector } from '../agent/output-inspector.js';
+import { NotReproducibleProjects } from './not-reproducible-projects.js';
 import { ActionCacheService } from '../mesh/action-cache-protocol.js';
 import { Libp2pEntrySigner } from '../mesh/entry-signer.js';
 import { MeshTaskCache } from './mesh-task-cache.js';
@@ -52,6 +55,7 @@ export const RUNNABLE_STRATEGIES: readonly BuildStrategy[] = [
   'Clean',
   'Cached',
   'Distributed',
+  'Canary',
 ];
 
 /** Strategies run as project tasks spread over the mesh; the others run whole on one peer. */
@@ -257,7 +261,22 @@ export class BuildNode {
       retryDelaysMs: options.retryDelaysMs,
       sleep,
     });
-    const cacheService = new ActionCacheService({ node: mesh, store: actionCache, logger });
+    const notReproducible = new NotReproducibleProjects(
+      join(config.dataDir, 'action-cache', 'not-reproducible.json'),
+    );
+    const cacheService = new ActionCacheService({
+      node: mesh,
+      store: {
+        // Entries of projects found not reproducible are never served to peers.
+        get: async (cacheKey) => {
+          const signed = await actionCache.get(cacheKey);
+          return signed && notReproducible.has(signed.entry.project) ? null : signed;
+        },
+        markUsed: (cacheKey) => actionCache.markUsed(cacheKey),
+        lastInputs: (kind, project) => actionCache.lastInputs(kind, project),
+      },
+      logger,
+    });
     await cacheService.start();
     const taskBuilds = new TaskBuildExecutor({
       localAgentId: agentId,
@@ -285,11 +304,22 @@ export class BuildNode {
           peerId === agentId || directory.candidates().some((peer) => peer.agentId === peerId),
         logger,
         metrics: { cacheLookup: (hit) => metrics.cacheLookup(hit) },
+        isNotReproducible: (project) => notReproducible.has(project),
       }),
       logger,
       retryDelaysMs: options.retryDelaysMs,
     });
-    const executor = new StrategyRouter(TASK_STRATEGIES, taskBuilds, wholeBuilds);
+    const checkedBuilds = new CanaryBuildExecutor({
+      localAgentId: agentId,
+      peers: directory,
+      local: slottedLocal,
+      sources: sourcePreparer,
+      remote,
+      inspector: new CasOutputInspector(contentStore),
+      onNotReproducible: (projects) => notReproducible.mark(projects),
+      logger,
+    });
+    const executor = new StrategyRouter(TASK_STRATEGIES, taskBuilds, wholeBuilds, checkedBuilds);
     const events = new NodeEventBus();
     let lastPeers = '';
     directory.onChange(() => {

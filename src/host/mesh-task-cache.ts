@@ -46,6 +46,8 @@ export interface MeshTaskCacheOptions {
   logger: Logger;
   /** Told of every finished lookup (`BuildMetrics` counts hits and misses). */
   metrics?: { cacheLookup(hit: boolean): void };
+  /** Projects whose outputs differed between peers (Canary, verify): never served, never recorded. */
+  isNotReproducible?: (project: string) => boolean;
   peerConcurrency?: number;
   peerTimeoutMs?: number;
   blobTimeoutMs?: number;
@@ -88,7 +90,13 @@ export class MeshTaskCache implements TaskCache {
   }
 
   async lookup(query: TaskCacheQuery, signal: AbortSignal): Promise<TaskCacheLookup> {
-    const result = await this.find(query, signal);
+    const result: TaskCacheLookup = this.options.isNotReproducible?.(query.project)
+      ? {
+          hit: false,
+          explanation:
+            'not reproducible: its outputs differed between peers, so it is never served from the cache',
+        }
+      : await this.find(query, signal);
     if (result.hit) this.hits++;
     else this.misses++;
     this.options.metrics?.cacheLookup(result.hit);
@@ -121,6 +129,12 @@ export class MeshTaskCache implements TaskCache {
       throw new InvalidArgumentError([
         { field: 'inputs', message: `do not give the entry's cache key ${entry.cacheKey}` },
       ]);
+    }
+    if (this.options.isNotReproducible?.(entry.project)) {
+      this.logger.info('not recording an entry of a project that is not reproducible', {
+        project: entry.project,
+      });
+      return;
     }
     await this.options.store.put(signed, inputs);
   }

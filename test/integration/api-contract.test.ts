@@ -59,19 +59,32 @@ describe('REST API errors and reads (no build runs)', () => {
     ]);
   });
 
-  it('says which strategies this node can run', async () => {
+  it('runs every strategy, and names bad Canary and verify fields', async () => {
     const response = await api<Envelope>(node.url, 'POST', '/api/v1/builds', {
       repositoryUrl: 'file:///tmp/x.git',
       gitRef: 'main',
       solutionPath: 'X.sln',
       strategy: 'canary',
+      maxWarnings: -1,
+      verify: 'yes',
     });
     expect(response.status).toBe(400);
     expect(response.body.details).toEqual([
-      {
-        field: 'strategy',
-        message: 'Canary cannot run on this node; allowed: Incremental, Clean, Cached, Distributed',
-      },
+      { field: 'maxWarnings', message: 'must be 0 or more (absent means unlimited)' },
+      { field: 'verify', message: 'must be true or false' },
+    ]);
+    const distributed = await api<Envelope>(node.url, 'POST', '/api/v1/builds', {
+      repositoryUrl: 'file:///tmp/x.git',
+      gitRef: 'main',
+      solutionPath: 'X.sln',
+      strategy: 'Distributed',
+      verify: true,
+      maxWarnings: 3,
+    });
+    expect(distributed.status).toBe(400);
+    expect(distributed.body.details).toEqual([
+      { field: 'verify', message: 'is supported for Incremental, Clean, Canary builds, not Distributed' },
+      { field: 'maxWarnings', message: 'applies to Canary builds only' },
     ]);
   });
 

@@ -1,0 +1,211 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PeerBuildResult, ReproducibilityReport } from '../../src/core/models.js';
+import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
+import { runCliInProcess } from '../helpers/cli-in-process.js';
+import {
+  api,
+  removeDir,
+  startTestNode,
+  waitFor,
+  waitForBuild,
+  type BuildBody,
+  type TestNode,
+} from '../helpers/node-harness.js';
+import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+
+const execFileAsync = promisify(execFile);
+
+interface CanaryBody extends BuildBody {
+  peerResults: PeerBuildResult[];
+  reproducibility: ReproducibilityReport | null;
+}
+
+async function agentIdOf(url: string): Promise<string> {
+  const agents = (
+    await api<{ agents: { agentId: string; isLocal: boolean }[] }>(url, 'GET', '/api/v1/agents')
+  ).body.agents;
+  return agents.find((agent) => agent.isLocal)?.agentId ?? '';
+}
+
+/**
+ * A build step that is not deterministic: an MSBuild target writes the current time into a file
+ * that is embedded in the library's assembly, so two builds never give the same dll.
+ */
+async function makeNondeterministic(repo: GeneratedRepo, projectPath: string): Promise<void> {
+  const file = join(repo.workingCopyPath, projectPath);
+  const project = await readFile(file, 'utf8');
+  const target = `  <Target Name="StampBuildTime" BeforeTargets="BeforeBuild">
+    <WriteLinesToFile File="$(IntermediateOutputPath)stamp.txt" Lines="$([System.DateTime]::UtcNow.Ticks)" Overwrite="true" />
+    <ItemGroup>
+      <EmbeddedResource Include="$(IntermediateOutputPath)stamp.txt" LogicalName="BuildStamp.txt" />
+    </ItemGroup>
+  </Target>
+</Project>`;
+  await writeFile(file, project.replace('</Project>', target));
+  const git = (...args: string[]) => execFileAsync('git', args, { cwd: repo.workingCopyPath });
+  await git(
+    '-c',
+    'user.name=Fixture',
+    '-c',
+    'user.email=fixture@buildmesh.invalid',
+    'commit',
+    '-qam',
+    'stamp',
+  );
+  await git('push', '-q', 'origin', 'main');
+}
+
+describe('Canary builds and the reproducibility check on three peers', () => {
+  let root: string;
+  let a: TestNode;
+  const processes: NodeProcess[] = [];
+  const ids: Record<'a' | 'b' | 'c', string> = { a: '', b: '', c: '' };
+  const dataDirs: Record<'a' | 'b' | 'c', string> = { a: '', b: '', c: '' };
+  const repos: Record<'ok' | 'failing' | 'nondeterministic', GeneratedRepo | null> = {
+    ok: null,
+    failing: null,
+    nondeterministic: null,
+  };
+
+  const submit = async (repo: GeneratedRepo, body: Record<string, unknown>): Promise<CanaryBody> => {
+    const submitted = await api<{ executionId: string }>(a.url, 'POST', '/api/v1/builds', {
+      repositoryUrl: repo.repositoryUrl,
+      solutionPath: repo.solutionPath,
+      gitRef: 'main',
+      ...body,
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    return (await waitForBuild(a.url, submitted.body.executionId, 600_000)) as unknown as CanaryBody;
+  };
+
+  /** Whether a peer process ran anything of this build (they keep their workspaces). */
+  const ranOn = (name: 'b' | 'c', executionId: string) =>
+    existsSync(join(dataDirs[name], 'workspaces', executionId));
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'buildmesh-canary-'));
+    const small = { root, width: 2, depth: 1, extraCommits: 0 } as const;
+    repos.ok = await generateSolutionRepo({ ...small, name: 'ok' });
+    repos.failing = await generateSolutionRepo({ ...small, name: 'failing', variant: 'failing-test' });
+    repos.nondeterministic = await generateSolutionRepo({ ...small, name: 'nondet' });
+    await makeNondeterministic(repos.nondeterministic, repos.nondeterministic.libraryProjects[0]!);
+
+    dataDirs.a = join(root, 'a');
+    a = await startTestNode({ dataDir: dataDirs.a });
+    ids.a = a.node.agentId;
+    const joinCode = await runCliInProcess(['mesh', 'join-code', '--data-dir', dataDirs.a]);
+    expect(joinCode.code, joinCode.stderr).toBe(0);
+    for (const name of ['b', 'c'] as const) {
+      dataDirs[name] = join(root, name);
+      const started = await startNodeProcess(dataDirs[name], [
+        '--join',
+        joinCode.stdout.trim(),
+        '--keep-workspaces',
+      ]);
+      processes.push(started);
+      ids[name] = await agentIdOf(started.url);
+    }
+    await waitFor(
+      'node A to see B and C idle',
+      async () => {
+        const agents = (await api<{ agents: { status: string }[] }>(a.url, 'GET', '/api/v1/agents')).body
+          .agents;
+        return agents.filter((agent) => agent.status === 'Idle').length === 3;
+      },
+      60_000,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const started of processes) started.child.kill('SIGKILL');
+    await a?.stop();
+    await removeDir(root);
+  });
+
+  it('fans a passing canary out to the other two peers, with reproducible outputs', async () => {
+    const repo = repos.ok!;
+    const build = await submit(repo, { strategy: 'Canary', maxWarnings: 0 });
+    expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
+    expect(build.peerResults).toHaveLength(3);
+    expect(new Set(build.peerResults.map((result) => result.agentId))).toEqual(
+      new Set([ids.a, ids.b, ids.c]),
+    );
+    expect(build.peerResults.filter((result) => result.role === 'canary')).toHaveLength(1);
+    for (const result of build.peerResults) {
+      expect(result, JSON.stringify(result)).toMatchObject({
+        status: 'Succeeded',
+        failedGate: null,
+        testResults: { total: repo.testCount, passed: repo.testCount, failed: 0 },
+      });
+    }
+    // The canary is a Clean build with the full tests; its artifacts are the build's.
+    expect(build.testResults).toMatchObject({ total: repo.testCount, failed: 0 });
+    expect(build.artifacts.length).toBeGreaterThan(0);
+    expect(build.reproducibility, JSON.stringify(build.reproducibility)).toMatchObject({
+      reproducible: true,
+      differences: [],
+    });
+    expect(build.reproducibility!.checkedOn).toHaveLength(3);
+    const log = await (await fetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
+    expect(log).toContain('Canary passed');
+    expect(log).toContain('-p:ContinuousIntegrationBuild=true');
+    expect(log).toContain('-p:PathMap=');
+  }, 600_000);
+
+  it('stops after a canary whose tests fail: no other peer gets work and nothing is published', async () => {
+    const repo = repos.failing!;
+    const build = await submit(repo, { strategy: 'Canary' });
+    expect(build.status).toBe('Failed');
+    expect(build.errorMessage).toContain('tests gate');
+    expect(build.errorMessage).toContain('100% must pass');
+    expect(build.peerResults).toHaveLength(1);
+    const [canary] = build.peerResults;
+    expect(canary).toMatchObject({ role: 'canary', status: 'Failed', failedGate: 'tests' });
+    expect(canary!.testResults?.failed).toBe(1);
+    expect(build.artifacts).toEqual([]);
+    expect(build.reproducibility ?? null).toBeNull();
+    for (const name of ['b', 'c'] as const) {
+      if (ids[name] !== canary!.agentId) expect(ranOn(name, build.executionId)).toBe(false);
+    }
+    const log = await (await fetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
+    expect(log).not.toContain('Fanning out');
+  }, 600_000);
+
+  it('reports a build with a timestamp in an embedded resource as not reproducible, naming the project and the dll', async () => {
+    const repo = repos.nondeterministic!;
+    const library = repo.libraryProjects[0]!;
+    const build = await submit(repo, { strategy: 'Canary' });
+    expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
+    expect(build.peerResults.every((result) => result.status === 'Succeeded')).toBe(true);
+    const report = build.reproducibility!;
+    expect(report.reproducible).toBe(false);
+    expect(report.differences).toContainEqual({
+      project: dirname(library),
+      file: `${basename(library, '.csproj')}.dll`,
+      reason: 'content differs',
+    });
+    // Only the stamped library (and its symbols) differ; its dependents are not blamed for its dll.
+    expect(new Set(report.differences.map((difference) => difference.project))).toEqual(
+      new Set([dirname(library)]),
+    );
+    const marked = JSON.parse(
+      await readFile(join(dataDirs.a, 'action-cache', 'not-reproducible.json'), 'utf8'),
+    ) as string[];
+    expect(marked).toContain(dirname(library));
+
+    // The same check on demand for an ordinary build: a second peer repeats it.
+    const verified = await submit(repo, { strategy: 'Incremental', verify: true });
+    expect(verified.status, verified.errorMessage ?? '').toBe('Succeeded');
+    expect(verified.peerResults.map((result) => result.role).sort()).toEqual(['verify', 'verify']);
+    expect(verified.reproducibility).toMatchObject({ reproducible: false });
+    expect(verified.reproducibility!.differences.map((difference) => difference.project)).toContain(
+      dirname(library),
+    );
+  }, 600_000);
+});
