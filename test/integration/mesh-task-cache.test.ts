@@ -59,6 +59,8 @@ let swarmKey: SwarmKey;
 const members: Member[] = [];
 const started: Array<{ stop(): Promise<void> }> = [];
 const nodes: MeshNode[] = [];
+/** Per member: the projects it found not reproducible (a Canary or verify build marks them). */
+const notReproducible = new Map<string, Set<string>>();
 
 async function startMember(name: string, bootstrap: string[]) {
   const privateKey = await generateKeyPair('Ed25519');
@@ -87,6 +89,7 @@ async function startMember(name: string, bootstrap: string[]) {
     isMember: (peerId) => members.some((other) => other.node.peerId === peerId),
     logger: testLogger,
     metrics,
+    isNotReproducible: (project) => notReproducible.get(name)?.has(project) ?? false,
     peerTimeoutMs: 3_000,
     blobTimeoutMs: 10_000,
   });
@@ -156,10 +159,32 @@ describe('the mesh task cache across real mesh nodes', () => {
   });
   afterEach(async () => {
     members.splice(0);
+    notReproducible.clear();
     await stopAll(started.splice(0));
     await stopAll(nodes.splice(0));
     await removeDir(root);
   });
+
+  it(
+    'never serves nor records an entry of a project found not reproducible',
+    { timeout: 30_000 },
+    async () => {
+      const key = keyFor('class One {}');
+      const signed = await produce(a, key);
+      await a.cache.record(signed, key.inputs);
+      notReproducible.set(b.name, new Set(['src/A/A.csproj']));
+      const missed = await b.cache.lookup(queryFor(key), signal());
+      expect(missed).toEqual({
+        hit: false,
+        explanation:
+          'not reproducible: its outputs differed between peers, so it is never served from the cache',
+      });
+      // B refuses to record it too: A's entry stays the only one.
+      await b.cache.record(await produce(b, key), key.inputs);
+      expect(await b.store.get(key.key)).toBeNull();
+      await expect(c.cache.lookup(queryFor(key), signal())).resolves.toMatchObject({ hit: true });
+    },
+  );
 
   it('finds an entry recorded on A from B, with its blobs, then locally', { timeout: 30_000 }, async () => {
     const key = keyFor('class One {}');
