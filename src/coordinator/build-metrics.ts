@@ -23,6 +23,8 @@ export class BuildMetrics {
   private readonly stageDuration: Histogram;
   private readonly cacheHits: Counter;
   private readonly cacheMisses: Counter;
+  private readonly canaries: Counter;
+  private readonly reproducibility: Counter;
 
   constructor(sources: BuildMetricsSources) {
     this.started = this.registry.register(
@@ -71,6 +73,18 @@ export class BuildMetrics {
         },
       ),
     );
+    this.canaries = this.registry.register(
+      new Counter(
+        'build_canary_total',
+        'Canary builds whose canary finished, by result (passed, or the gate it failed).',
+      ),
+    );
+    this.reproducibility = this.registry.register(
+      new Counter(
+        'build_reproducibility_checks_total',
+        'Canary and verify builds whose outputs were compared, by result (reproducible or not).',
+      ),
+    );
     this.registry.register(
       new Gauge('build_cache_size_bytes', 'Bytes of the blobs the local action cache keeps.', () => [
         { value: sources.cacheSizeBytes?.() ?? 0 },
@@ -101,6 +115,14 @@ export class BuildMetrics {
       });
     }
     for (const stage of record.stages) this.stageFinished(stage);
+    const canary = record.peerResults?.find((result) => result.role === 'canary');
+    if (canary && (canary.status === 'Succeeded' || canary.status === 'Failed')) {
+      const passed = canary.status === 'Succeeded' && canary.failedGate === null;
+      this.canaries.inc({ result: passed ? 'passed' : (canary.failedGate ?? 'build') });
+    }
+    const reproducible = record.reproducibility?.reproducible;
+    if (reproducible === true || reproducible === false)
+      this.reproducibility.inc({ result: reproducible ? 'reproducible' : 'not_reproducible' });
   }
 
   render(): string {
