@@ -1,10 +1,12 @@
-import { readFile, readdir, rm } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { access, readFile, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import type { BuildExecutionListener, BuildOutcome } from '../core/build-execution.js';
 import { isStageEnabled, type StageUpdate } from '../core/build-stages.js';
 import { describeDiagnostic } from '../core/diagnostic-format.js';
 import { CommandFailedError, OperationAbortedError, abortReasonOf, errorMessage } from '../core/errors.js';
 import { maskUrlCredentials, urlSecrets } from '../core/git-input.js';
+import { planProjectTasks, type PlannedTask } from '../core/project-tasks.js';
+import { normaliseRepoPath } from '../core/solution-graph.js';
 import {
   STAGE_NAMES,
   type BuildRequest,
@@ -15,9 +17,11 @@ import {
   type TestResults,
 } from '../core/models.js';
 import { SecretMasker } from '../core/secret-masker.js';
+import { evaluateSolution } from './build-planner.js';
 import type { ContentStore } from './content-store.js';
 import {
   buildArgs,
+  cleanArgs,
   dotnetEnvironment,
   packArgs,
   publishArgs,
@@ -30,6 +34,13 @@ import { parseRestoreLine } from './parsers/restore-summary.js';
 import { mergeTestResults, parseTrx } from './parsers/trx.js';
 import { runCommand } from './run-command.js';
 import { tarGzDirectory } from './tar-archive.js';
+import {
+  changedPaths,
+  digestSourceFiles,
+  restoreInputsOf,
+  writeWorkspaceState,
+  type WorkspaceState,
+} from './workspace-state.js';
 
 export type PipelineListener = BuildExecutionListener;
 export type PipelineOutcome = BuildOutcome;
@@ -47,6 +58,20 @@ export interface PipelineInput {
    * coordinator's snapshot into `sourceDir` (the Clone stage) and returns its commit.
    */
   fetchSources?: (sourceDir: string, signal: AbortSignal) => Promise<{ commit: string; message: string }>;
+  /**
+   * The workspace is the persistent one of this repository and solution (Incremental and Clean
+   * builds): an Incremental build reuses its checkout, restores only when a restore input changed
+   * and tests only the test projects whose inputs changed; `state` is what it remembers.
+   */
+  persistent?: { state: WorkspaceState; statePath: string; evaluationCacheDir: string };
+}
+
+/** The test projects an Incremental build runs and skips, with the keys of their inputs. */
+interface TestSelection {
+  run: PlannedTask[];
+  skipped: PlannedTask[];
+  /** Why every test runs, when nothing was tested in this workspace before or everything changed. */
+  allReason: string | null;
 }
 
 /** A stage ended the build: the message is what the user reads in `errorMessage`. */
@@ -81,6 +106,8 @@ class PipelineRun {
   private readonly diagnostics: Diagnostic[] = [];
   private readonly diagnosticKeys = new Set<string>();
   private readonly clean: boolean;
+  private readonly persistent: PipelineInput['persistent'] | null;
+  private digests: Map<string, string> | null = null;
 
   constructor(
     private readonly input: PipelineInput,
@@ -92,6 +119,7 @@ class PipelineRun {
     ]);
     this.sourceDir = join(input.workspaceDir, SOURCE_DIR);
     this.clean = input.request.strategy === 'Clean' || input.request.forceClean;
+    this.persistent = input.persistent ?? null;
     const properties = input.request.job.buildProperties;
     if (properties.ContinuousIntegrationBuild === 'true' && properties.PathMap === undefined) {
       // Comparable outputs (Canary, verify): the workspace root differs per peer, so map it away.
@@ -106,6 +134,23 @@ class PipelineRun {
         },
       };
     }
+  }
+
+  /** Incremental semantics in a persistent workspace: reuse, restore and test only what changed. */
+  private get incremental(): boolean {
+    return this.persistent !== null && !this.clean;
+  }
+
+  /** The sources' digests (path → sha256), read once per build, after the Clone stage. */
+  private async sourceDigests(): Promise<Map<string, string>> {
+    this.digests ??= await digestSourceFiles(this.sourceDir);
+    return this.digests;
+  }
+
+  private async saveState(): Promise<void> {
+    if (!this.persistent) return;
+    this.persistent.state.lastUsedAt = new Date().toISOString();
+    await writeWorkspaceState(this.persistent.statePath, this.persistent.state);
   }
 
   async execute(): Promise<PipelineOutcome> {
@@ -173,6 +218,7 @@ class PipelineRun {
       try {
         const fetched = await this.input.fetchSources(this.sourceDir, this.input.signal);
         this.listener.onCommit(fetched.commit);
+        if (this.persistent) this.persistent.state.lastCommit = fetched.commit;
         this.log('INFO', fetched.message);
         return fetched.message;
       } catch (error) {
@@ -184,18 +230,33 @@ class PipelineRun {
       'INFO',
       `Cloning ${maskUrlCredentials(job.repositoryUrl)} at ${job.gitRef}${this.clean ? ' (full history)' : ''}`,
     );
-    try {
-      const result = await checkoutRepository({
+    const checkout = (reuseExisting: boolean) =>
+      checkoutRepository({
         repositoryUrl: job.repositoryUrl,
         gitRef: job.gitRef,
         directory: this.sourceDir,
         shallow: !this.clean,
+        reuseExisting,
         signal: this.input.signal,
         log: (level, message) => this.log(level, message),
         retryDelaysMs: this.input.retryDelaysMs,
       });
+    try {
+      const reuse = this.incremental && (await exists(join(this.sourceDir, '.git')));
+      let result;
+      try {
+        result = await checkout(reuse);
+      } catch (error) {
+        if (!reuse || error instanceof OperationAbortedError) throw error;
+        this.log('WARN', `Could not update the workspace (${errorMessage(error)}): cloning afresh`);
+        await rm(this.sourceDir, { recursive: true, force: true, maxRetries: 3 });
+        result = await checkout(false);
+      }
       this.listener.onCommit(result.commit);
-      return `Checked out commit ${result.commit}`;
+      if (this.persistent) this.persistent.state.lastCommit = result.commit;
+      return result.previousCommit !== undefined
+        ? `Checked out commit ${result.commit} in the workspace of the previous build (fetched, not cloned; it had ${result.previousCommit})`
+        : `Checked out commit ${result.commit}`;
     } catch (error) {
       if (error instanceof OperationAbortedError) throw error;
       throw new StageFailure(`Clone failed: ${errorMessage(error)}`);
@@ -205,18 +266,72 @@ class PipelineRun {
   private async restoreStage(): Promise<string> {
     const { job } = this.input.request;
     if (this.clean) {
+      try {
+        await this.dotnet('Clean', cleanArgs(job));
+      } catch (error) {
+        if (error instanceof OperationAbortedError) throw error;
+        // Removing bin/ and obj/ below is what makes the build clean; dotnet clean is the polite part.
+        this.log('WARN', `dotnet clean failed (${errorMessage(error)}); removing bin/ and obj/ anyway`);
+      }
       const removed = await removeBuildOutputs(this.sourceDir);
       this.log('INFO', `Clean build: removed ${removed} bin/obj folder(s)`);
     }
     const lockedMode = await containsFile(this.sourceDir, 'packages.lock.json');
+    const settings = JSON.stringify([
+      job.runtimeIdentifier ?? '',
+      job.platform,
+      job.buildProperties,
+      lockedMode,
+    ]);
+    const inputs = this.persistent ? restoreInputsOf(await this.sourceDigests()) : {};
+    if (this.incremental && this.persistent) {
+      const reason = await this.restoreReason(this.persistent.state, settings, inputs);
+      if (reason === null) {
+        const last = this.persistent.state.restore?.commit.slice(0, 12) ?? 'unknown';
+        const message =
+          `No restore needed: no project, Directory.*, lock, NuGet.config or global.json file changed ` +
+          `since this workspace's last restore (at commit ${last}), and every project's assets file is there`;
+        this.log('INFO', message);
+        return message;
+      }
+      this.log('INFO', `Restore needed: ${reason}`);
+      // Until this restore succeeds, the workspace has no restore to trust.
+      this.persistent.state.restore = null;
+      await this.saveState();
+    }
     if (lockedMode) this.log('INFO', 'packages.lock.json found: restoring in locked mode');
     let restoredProjects = 0;
     await this.dotnet('Restore', restoreArgs(job, { clean: this.clean, lockedMode }), (line) => {
       if (parseRestoreLine(line)?.kind === 'restored') restoredProjects++;
     });
+    if (this.persistent) {
+      this.persistent.state.restore = { commit: this.persistent.state.lastCommit ?? '', settings, inputs };
+      await this.saveState();
+    }
     return restoredProjects > 0
       ? `Restored ${restoredProjects} project(s)`
       : 'All projects are up-to-date for restore';
+  }
+
+  /** Why an Incremental build must restore, or null when the workspace's last restore still holds. */
+  private async restoreReason(
+    state: WorkspaceState,
+    settings: string,
+    inputs: Record<string, string>,
+  ): Promise<string | null> {
+    if (!state.restore) return 'no successful restore in this workspace yet';
+    if (state.restore.settings !== settings)
+      return 'the restore settings (RID, platform, properties) changed';
+    const changed = changedPaths(state.restore.inputs, inputs);
+    if (changed.length > 0)
+      return `${changed.length} restore input(s) changed since the last restore: ${listSome(changed)}`;
+    const projects = Object.keys(inputs).filter((path) => /\.(cs|fs|vb)proj$/i.test(path));
+    const missing: string[] = [];
+    for (const project of projects) {
+      const assets = join(this.sourceDir, ...dirname(project).split('/'), 'obj', 'project.assets.json');
+      if (!(await exists(assets))) missing.push(project);
+    }
+    return missing.length > 0 ? `no assets file for ${listSome(missing)}` : null;
   }
 
   private async buildStage(): Promise<string> {
@@ -231,13 +346,31 @@ class PipelineRun {
     const { job } = this.input.request;
     const resultsDir = join(this.input.workspaceDir, RESULTS_DIR);
     await rm(resultsDir, { recursive: true, force: true });
+    const selection = this.incremental ? await this.selectTests() : null;
+    const skippedNote =
+      selection && selection.skipped.length > 0
+        ? `; skipped ${selection.skipped.length} test project(s) whose inputs did not change: ${namesOf(selection.skipped)}`
+        : '';
+    if (selection && selection.allReason === null && selection.run.length === 0) {
+      const message = `No tests run: no inputs of the ${selection.skipped.length} test project(s) changed since this workspace's last test run${skippedNote}`;
+      this.log('INFO', message);
+      await this.recordTestKeys(selection);
+      return message;
+    }
+    const subset = selection !== null && selection.allReason === null;
+    const targets = subset ? selection.run.map((task) => task.project) : [job.solutionPath];
+    if (selection?.allReason) this.log('INFO', `Running every test: ${selection.allReason}`);
+    else if (selection)
+      this.log('INFO', `Running the tests of ${namesOf(selection.run)}: their inputs changed`);
     this.log('INFO', 'Running tests...');
     let runFailure: unknown = null;
-    try {
-      await this.dotnet('Test', testArgs(job, resultsDir));
-    } catch (error) {
-      if (error instanceof OperationAbortedError) throw error;
-      runFailure = error;
+    for (const target of targets) {
+      try {
+        await this.dotnet('Test', testArgs(job, resultsDir, target));
+      } catch (error) {
+        if (error instanceof OperationAbortedError) throw error;
+        runFailure ??= error;
+      }
     }
     const results = await readTestResults(resultsDir);
     if (results) this.listener.onTestResults(results);
@@ -251,12 +384,90 @@ class PipelineRun {
     if (runFailure !== null)
       throw runFailure instanceof Error ? runFailure : new Error(errorMessage(runFailure));
     this.log('INFO', summary);
-    return summary;
+    if (selection) await this.recordTestKeys(selection);
+    const ranNote = subset ? `; ran ${namesOf(selection.run)} (inputs changed)` : '';
+    return `${summary}${ranNote}${skippedNote}`;
+  }
+
+  /**
+   * Which test projects an Incremental build runs: those whose test cache key (their inputs, their
+   * references' keys, settings and SDK) differs from the key at this workspace's last successful test
+   * run. A change in a library therefore reaches the tests of every project that depends on it.
+   * Null (run everything) when the projects cannot be evaluated.
+   */
+  private async selectTests(): Promise<TestSelection | null> {
+    if (!this.persistent) return null;
+    const { job } = this.input.request;
+    try {
+      const fileDigests = await this.sourceDigests();
+      const projects = await evaluateSolution({
+        solutionPath: normaliseRepoPath(job.solutionPath),
+        fileDigests,
+        readText: (path) => readFile(join(this.sourceDir, ...path.split('/')), 'utf8'),
+        repoRoot: this.sourceDir,
+        job,
+        evaluationCacheDir: this.persistent.evaluationCacheDir,
+        sdkFingerprint: await this.sdkVersion(),
+        signal: this.input.signal,
+      });
+      const sdkVersion = projects[0]?.sdkVersion ?? 'unknown';
+      const tests = planProjectTasks({
+        projects,
+        fileDigests,
+        job: { ...job, runTests: true },
+        sdkVersion,
+      }).filter((task) => task.kind === 'test');
+      const previous = this.persistent.state.testKeys;
+      const run = tests.filter((task) => previous[task.project] !== task.cacheKey.key);
+      const skipped = tests.filter((task) => !run.includes(task));
+      const allReason =
+        tests.length === 0
+          ? 'no test project was found by evaluation'
+          : Object.keys(previous).length === 0
+            ? 'no earlier test run in this workspace'
+            : skipped.length === 0
+              ? `the inputs of all ${tests.length} test project(s) changed`
+              : null;
+      return { run, skipped, allReason };
+    } catch (error) {
+      if (error instanceof OperationAbortedError || this.input.signal.aborted) throw error;
+      this.log(
+        'WARN',
+        `Could not tell which test projects changed (${errorMessage(error)}): running every test`,
+      );
+      return null;
+    }
+  }
+
+  private async recordTestKeys(selection: TestSelection): Promise<void> {
+    if (!this.persistent) return;
+    const keys: Record<string, string> = {};
+    for (const task of [...selection.run, ...selection.skipped]) keys[task.project] = task.cacheKey.key;
+    this.persistent.state.testKeys = keys;
+    await this.saveState();
+  }
+
+  /** The SDK that builds in this workspace (global.json counts), part of the evaluation cache's key. */
+  private async sdkVersion(): Promise<string> {
+    let version = '';
+    await runCommand({
+      file: 'dotnet',
+      args: ['--version'],
+      cwd: this.sourceDir,
+      env: dotnetEnvironment(process.env),
+      signal: this.input.signal,
+      onLine: (line) => {
+        if (line.trim()) version = line.trim();
+      },
+    });
+    return version;
   }
 
   private async packageStage(): Promise<string> {
     const { job } = this.input.request;
     const done: string[] = [];
+    // A reused workspace still has the packages and publish folders of earlier builds.
+    if (this.persistent) await removePackagedOutputs(this.sourceDir);
     if (job.createPackages) {
       this.log('INFO', 'Creating packages...');
       await this.dotnet('Pack', packArgs(job));
@@ -382,6 +593,45 @@ async function removeBuildOutputs(root: string): Promise<number> {
   );
   await Promise.all(outermost.map((path) => rm(path, { recursive: true, force: true })));
   return outermost.length;
+}
+
+/** Deletes the `.nupkg`/`.snupkg` files and `publish/` folders below every bin/, so only this build's are uploaded. */
+async function removePackagedOutputs(root: string): Promise<void> {
+  const entries = await readdir(root, { withFileTypes: true, recursive: true });
+  const targets = entries
+    .map((entry) => ({ entry, path: join(entry.parentPath, entry.name) }))
+    .filter(({ path }) => {
+      const segments = relative(root, path).split(sep);
+      return segments.includes('bin') && !segments.includes('.git');
+    })
+    .filter(
+      ({ entry }) =>
+        (entry.isFile() && /\.s?nupkg$/.test(entry.name)) ||
+        (entry.isDirectory() && entry.name === 'publish'),
+    )
+    .map(({ path }) => path);
+  await Promise.all(targets.map((path) => rm(path, { recursive: true, force: true })));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listSome(paths: readonly string[], limit = 5): string {
+  return paths.length <= limit
+    ? paths.join(', ')
+    : `${paths.slice(0, limit).join(', ')} and ${paths.length - limit} more`;
+}
+
+/** Project names (file names without extension) of tasks, sorted. */
+function namesOf(tasks: readonly PlannedTask[]): string {
+  return tasks
+    .map((task) => basename(task.project).replace(/\.[^.]+$/, ''))
+    .sort()
+    .join(', ');
 }
 
 async function containsFile(root: string, fileName: string): Promise<boolean> {

@@ -56,22 +56,17 @@ export class MsBuildPlanner implements BuildPlanner {
     const writeSources = () =>
       (written ??= materializeSources(manifest, this.options.contentStore, directory));
     try {
-      const listed = isBuildableProjectPath(solutionPath)
-        ? [solutionPath]
-        : parseSolution(
-            solutionPath,
-            await readStoredText(this.options.contentStore, fileDigests.get(solutionPath) ?? ''),
-          ).projects.map((project) => project.path);
-      const evaluations = new Map<string, ProjectEvaluation>();
-      let pending = [...new Set(listed)];
-      for (let round = 0; pending.length > 0 && round < MAX_REFERENCE_ROUNDS; round++) {
-        const evaluated = await this.evaluate(pending, { directory, writeSources }, job, fileDigests, signal);
-        for (const evaluation of evaluated) evaluations.set(evaluation.path, evaluation);
-        pending = [...new Set(evaluated.flatMap((evaluation) => evaluation.projectReferences))].filter(
-          (reference) => !evaluations.has(reference) && fileDigests.has(reference),
-        );
-      }
-      const projects = [...evaluations.values()];
+      const projects = await evaluateSolution({
+        solutionPath,
+        fileDigests,
+        readText: (path) => readStoredText(this.options.contentStore, fileDigests.get(path) ?? ''),
+        repoRoot: directory,
+        writeSources,
+        job,
+        evaluationCacheDir: this.options.evaluationCacheDir,
+        sdkFingerprint: this.options.sdkFingerprint,
+        signal,
+      });
       const sdkVersion = projects[0]?.sdkVersion ?? 'unknown';
       const tasks = planProjectTasks({ projects, fileDigests, job, sdkVersion });
       return { tasks, sdkVersion, projectCount: projects.length };
@@ -79,56 +74,93 @@ export class MsBuildPlanner implements BuildPlanner {
       await rm(directory, { recursive: true, force: true });
     }
   }
+}
 
-  /** Evaluates the projects, taking unchanged ones from the evaluation cache. */
-  private async evaluate(
-    projects: readonly string[],
-    workspace: { directory: string; writeSources: () => Promise<void> },
-    job: BuildRequest['job'],
-    fileDigests: ReadonlyMap<string, string>,
-    signal: AbortSignal,
-  ): Promise<ProjectEvaluation[]> {
-    const cacheDir = this.options.evaluationCacheDir;
-    const keys = new Map(
-      projects.map((project) => [
-        project,
-        evaluationKey(project, job, fileDigests, this.options.sdkFingerprint ?? ''),
-      ]),
+export interface SolutionEvaluationInput {
+  /** The solution (or project) file, relative to the repository root. */
+  solutionPath: string;
+  /** Every file of the commit: path → sha256. */
+  fileDigests: ReadonlyMap<string, string>;
+  /** Reads a file of the commit as text (the solution file). */
+  readText: (path: string) => Promise<string>;
+  /** Where the sources are, or will be once `writeSources` has run. */
+  repoRoot: string;
+  /** Makes the sources available in `repoRoot`; called only when MSBuild has something to evaluate. */
+  writeSources?: () => Promise<void>;
+  job: BuildRequest['job'];
+  /** Keeps evaluations by what they depend on, so an unchanged project is not evaluated again. */
+  evaluationCacheDir?: string;
+  sdkFingerprint?: string;
+  signal: AbortSignal;
+}
+
+/**
+ * Evaluates every project of a solution with MSBuild, plus the projects they reference that the
+ * solution does not list, taking unchanged ones from the evaluation cache.
+ */
+export async function evaluateSolution(input: SolutionEvaluationInput): Promise<ProjectEvaluation[]> {
+  const { solutionPath } = input;
+  const listed = isBuildableProjectPath(solutionPath)
+    ? [solutionPath]
+    : parseSolution(solutionPath, await input.readText(solutionPath)).projects.map((project) => project.path);
+  const evaluations = new Map<string, ProjectEvaluation>();
+  let pending = [...new Set(listed)];
+  for (let round = 0; pending.length > 0 && round < MAX_REFERENCE_ROUNDS; round++) {
+    const evaluated = await evaluateWithCache(pending, input);
+    for (const evaluation of evaluated) evaluations.set(evaluation.path, evaluation);
+    pending = [...new Set(evaluated.flatMap((evaluation) => evaluation.projectReferences))].filter(
+      (reference) => !evaluations.has(reference) && input.fileDigests.has(reference),
     );
-    const found = new Map<string, ProjectEvaluation>();
-    if (cacheDir) {
-      for (const [project, key] of keys) {
-        const cached = await readFile(join(cacheDir, `${key}.json`), 'utf8').catch(() => null);
-        if (cached === null) continue;
-        try {
-          const evaluation = JSON.parse(cached) as ProjectEvaluation;
-          if (evaluation.path === project) found.set(project, evaluation);
-        } catch {
-          // A damaged entry is evaluated again and rewritten.
-        }
-      }
-    }
-    const missing = projects.filter((project) => !found.has(project));
-    if (missing.length > 0) {
-      await workspace.writeSources();
-      const evaluated = await evaluateProjects(missing, {
-        repoRoot: workspace.directory,
-        configuration: job.configuration,
-        properties: job.buildProperties,
-        signal,
-      });
-      for (const evaluation of evaluated) {
-        found.set(evaluation.path, evaluation);
-        const key = keys.get(evaluation.path);
-        if (cacheDir && key)
-          await writeFileAtomically(join(cacheDir, `${key}.json`), JSON.stringify(evaluation));
-      }
-    }
-    return projects.flatMap((project) => {
-      const evaluation = found.get(project);
-      return evaluation ? [evaluation] : [];
-    });
   }
+  return [...evaluations.values()];
+}
+
+/** Evaluates the projects, taking unchanged ones from the evaluation cache. */
+async function evaluateWithCache(
+  projects: readonly string[],
+  input: SolutionEvaluationInput,
+): Promise<ProjectEvaluation[]> {
+  const { job, fileDigests, signal } = input;
+  const cacheDir = input.evaluationCacheDir;
+  const keys = new Map(
+    projects.map((project) => [
+      project,
+      evaluationKey(project, job, fileDigests, input.sdkFingerprint ?? ''),
+    ]),
+  );
+  const found = new Map<string, ProjectEvaluation>();
+  if (cacheDir) {
+    for (const [project, key] of keys) {
+      const cached = await readFile(join(cacheDir, `${key}.json`), 'utf8').catch(() => null);
+      if (cached === null) continue;
+      try {
+        const evaluation = JSON.parse(cached) as ProjectEvaluation;
+        if (evaluation.path === project) found.set(project, evaluation);
+      } catch {
+        // A damaged entry is evaluated again and rewritten.
+      }
+    }
+  }
+  const missing = projects.filter((project) => !found.has(project));
+  if (missing.length > 0) {
+    await input.writeSources?.();
+    const evaluated = await evaluateProjects(missing, {
+      repoRoot: input.repoRoot,
+      configuration: job.configuration,
+      properties: job.buildProperties,
+      signal,
+    });
+    for (const evaluation of evaluated) {
+      found.set(evaluation.path, evaluation);
+      const key = keys.get(evaluation.path);
+      if (cacheDir && key)
+        await writeFileAtomically(join(cacheDir, `${key}.json`), JSON.stringify(evaluation));
+    }
+  }
+  return projects.flatMap((project) => {
+    const evaluation = found.get(project);
+    return evaluation ? [evaluation] : [];
+  });
 }
 
 const EVALUATION_KEY_FORMAT = 'buildmesh-evaluation/1';

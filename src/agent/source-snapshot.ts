@@ -1,4 +1,4 @@
-import { chmod, copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { BuildMeshError } from '../core/errors.js';
@@ -9,6 +9,7 @@ import {
   type SourceManifestEntry,
 } from '../core/source-manifest.js';
 import type { ContentStore } from './content-store.js';
+import { sha256OfFile } from './workspace-state.js';
 
 /**
  * Stores every file below `directory` that `include` accepts (paths relative, with `/`) in the
@@ -110,4 +111,61 @@ export async function materializeSources(
       await chmod(target, entry.executable ? 0o755 : 0o644);
     }
   }
+}
+
+/** Folders a sync keeps whatever the manifest says: build output and tool state. */
+const KEPT_DIRS = new Set(['bin', 'obj', '.git', 'TestResults']);
+
+/**
+ * Makes `directory` hold a manifest's tree while keeping what an incremental build needs: files
+ * whose content is unchanged are not rewritten (their timestamps stay, so MSBuild sees them as
+ * up to date), files not in the manifest are deleted, and every `bin/` and `obj/` stays.
+ * Returns how many files it wrote and deleted.
+ */
+export async function syncSources(
+  manifest: Pick<SourceManifest, 'entries'>,
+  store: ContentStore,
+  directory: string,
+): Promise<{ written: number; deleted: number }> {
+  await mkdir(directory, { recursive: true });
+  const wanted = new Set(manifest.entries.map((entry) => entry.path));
+  let deleted = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!KEPT_DIRS.has(entry.name)) await walk(full);
+        continue;
+      }
+      if (!wanted.has(relative(directory, full).split(sep).join('/'))) {
+        await rm(full, { force: true });
+        deleted++;
+      }
+    }
+  };
+  await walk(directory);
+  let written = 0;
+  for (const entry of manifest.entries) {
+    const target = join(directory, ...entry.path.split('/'));
+    const existing = await lstat(target).catch(() => null);
+    if (entry.kind === 'symlink') {
+      if (existing?.isSymbolicLink() && (await readlink(target)) === entry.target) continue;
+    } else if (
+      existing?.isFile() &&
+      ((existing.mode & 0o111) !== 0) === entry.executable &&
+      (await sha256OfFile(target)) === entry.sha256
+    ) {
+      continue;
+    }
+    if (existing) await rm(target, { recursive: true, force: true });
+    await mkdir(dirname(target), { recursive: true });
+    if (entry.kind === 'symlink') {
+      await symlink(entry.target, target);
+    } else {
+      await copyFile(store.pathOf(entry.sha256), target);
+      await chmod(target, entry.executable ? 0o755 : 0o644);
+    }
+    written++;
+  }
+  return { written, deleted };
 }

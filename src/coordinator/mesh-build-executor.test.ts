@@ -140,6 +140,24 @@ describe('MeshBuildExecutor', () => {
     ]);
   });
 
+  it('sends the next Incremental build of a repository to the peer that built it last', async () => {
+    const ran: string[] = [];
+    const { executor } = makeExecutor(
+      [candidate('self', { status: 'Maintenance' }), candidate('b'), candidate('c')],
+      (peerId) => {
+        ran.push(peerId);
+        return Promise.resolve({ status: 'Succeeded' });
+      },
+    );
+    await run(executor, recorder().listener);
+    await run(executor, recorder().listener);
+    // Without the preference, spreading would have sent the second build to c.
+    expect(ran).toEqual(['b', 'b']);
+    const other = { ...request, job: { ...request.job, solutionPath: 'Other.sln' } };
+    await executor.execute(other, { signal: new AbortController().signal, listener: recorder().listener });
+    expect(ran).toEqual(['b', 'b', 'c']);
+  });
+
   it('retries an infrastructure failure on another peer, reusing the sources and resetting later stages', async () => {
     const ran: string[] = [];
     const { executor, prepares } = makeExecutor(

@@ -13,6 +13,7 @@ import {
   errorMessage,
 } from '../core/errors.js';
 import type { PeerDirectory, PreparedSources, RemoteJobRunner, SourcePreparer } from '../core/mesh-ports.js';
+import { repositoryIdentity } from '../core/git-input.js';
 import { STAGE_NAMES, type BuildRequest } from '../core/models.js';
 import { selectPeer, type BuildDemand } from '../core/peer-selection.js';
 import type { Logger } from '../core/ports.js';
@@ -40,6 +41,8 @@ export interface MeshBuildExecutorOptions {
  */
 export class MeshBuildExecutor implements BuildExecutor {
   private readonly lastAssigned = new Map<string, number>();
+  /** Repository + solution → the peer that last ran an Incremental or Clean build of them. */
+  private readonly lastBuilder = new Map<string, string>();
   private assignments = 0;
   private readonly now: () => Date;
 
@@ -72,6 +75,7 @@ export class MeshBuildExecutor implements BuildExecutor {
       const selection = selectPeer(this.options.peers.candidates(), demandOf(request, sources), {
         excluded,
         lastAssigned: this.lastAssigned,
+        preferred: this.lastBuilder.get(workspaceKeyOf(request)),
       });
       if (!selection.peer) {
         const message = `No peer can run this build: ${selection.reason}${lastFailure ? ` (previous attempt: ${lastFailure})` : ''}`;
@@ -123,6 +127,9 @@ export class MeshBuildExecutor implements BuildExecutor {
       }
 
       const lost = outcome.status === 'Failed' && outcome.failureKind === 'infrastructure';
+      // That peer now holds a workspace of this repository and solution: the next Incremental build goes there.
+      if (!lost && (request.strategy === 'Incremental' || request.strategy === 'Clean'))
+        this.lastBuilder.set(workspaceKeyOf(request), peer.agentId);
       listener.onAttempt?.({
         ...record,
         endTime: this.now().toISOString(),
@@ -170,6 +177,11 @@ export class MeshBuildExecutor implements BuildExecutor {
         listener.onStage({ name, status: 'Pending', at, message: null });
     }
   }
+}
+
+/** Which persistent workspace a build uses on a peer: its repository (without credentials) and solution. */
+export function workspaceKeyOf(request: BuildRequest): string {
+  return `${repositoryIdentity(request.job.repositoryUrl)}\n${request.job.solutionPath.replaceAll('\\', '/')}`;
 }
 
 /** What a build needs: its pool, the frameworks its projects name (once known), and a .NET SDK. */

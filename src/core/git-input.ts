@@ -105,3 +105,14 @@ function decodeURIComponentSafe(value: string): string {
     return value;
   }
 }
+
+/**
+ * What identifies a repository across builds: its URL without credentials, a trailing `/` or `.git`.
+ * Builds of the same identity (and solution) share a workspace on a peer.
+ */
+export function repositoryIdentity(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
+}

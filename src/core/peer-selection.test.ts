@@ -21,6 +21,15 @@ function peer(agentId: string, overrides: Partial<PeerCandidate> = {}): PeerCand
 const demand: BuildDemand = { targetPool: 'Linux', frameworks: ['net10.0'], tools: ['dotnet'] };
 
 describe('selectPeer', () => {
+  it('prefers the peer that last built the repository while it has a free slot', () => {
+    const peers = [peer('a'), peer('b', { status: 'Building', cpuUsage: 60 })];
+    expect(selectPeer(peers, demand).peer?.agentId).toBe('a');
+    expect(selectPeer(peers, demand, { preferred: 'b' }).peer?.agentId).toBe('b');
+    const busy = [peer('a'), peer('b', { status: 'Building', freeSlots: 0 })];
+    expect(selectPeer(busy, demand, { preferred: 'b' }).peer?.agentId).toBe('a');
+    expect(selectPeer(peers, demand, { preferred: 'b', excluded: new Set(['b']) }).peer?.agentId).toBe('a');
+  });
+
   it('drops peers in Maintenance, Offline, Paused, away-only or without a free slot', () => {
     const peers = [
       peer('a', { status: 'Maintenance' }),

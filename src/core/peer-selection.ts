@@ -31,14 +31,19 @@ export type PeerSelection = { peer: PeerCandidate } | { peer: null; reason: stri
  * Chooses the peer for a build. First every peer that cannot or may not take it is dropped
  * (platform, SDK for the frameworks, tools, Maintenance, Offline, Paused or away-only, no free
  * slot, excluded after a failed attempt); then idle peers with lower load win, and ties go to
- * the peer used least recently, which spreads the work.
+ * the peer used least recently, which spreads the work. A `preferred` peer with a free slot wins
+ * outright: it built the same repository and solution last, so its workspace makes it fastest.
  *
  * When none qualifies, the reason says what is missing in words a user can act on.
  */
 export function selectPeer(
   candidates: readonly PeerCandidate[],
   demand: BuildDemand,
-  options: { excluded?: ReadonlySet<string>; lastAssigned?: ReadonlyMap<string, number> } = {},
+  options: {
+    excluded?: ReadonlySet<string>;
+    lastAssigned?: ReadonlyMap<string, number>;
+    preferred?: string;
+  } = {},
 ): PeerSelection {
   const found = willingPeers(candidates, demand, options.excluded);
   if ('reason' in found) return { peer: null, reason: found.reason };
@@ -50,6 +55,7 @@ export function selectPeer(
   const lastAssigned = options.lastAssigned ?? new Map<string, number>();
   const ranked = [...free].sort(
     (a, b) =>
+      Number(b.agentId === options.preferred) - Number(a.agentId === options.preferred) ||
       Number(a.status !== 'Idle') - Number(b.status !== 'Idle') ||
       loadOf(a) - loadOf(b) ||
       (lastAssigned.get(a.agentId) ?? 0) - (lastAssigned.get(b.agentId) ?? 0) ||

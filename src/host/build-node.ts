@@ -178,6 +178,7 @@ export class BuildNode {
       contentStore,
       logger: logger.child('agent'),
       keepWorkspaces: config.keepWorkspaces,
+      workspaceBudgetBytes: config.workspaceBudgetBytes,
       retryDelaysMs: options.retryDelaysMs,
     });
     if (!config.keepWorkspaces)

@@ -49,6 +49,12 @@ export const nodeConfigSchema = z.strictObject({
   workspaceDir: z.string().min(1).optional(),
   /** Keep each build's workspace after it ends, for debugging. */
   keepWorkspaces: booleanValue.default(false),
+  /** Disk budget of the persistent workspaces of Incremental builds; past it the least recently used go. */
+  workspaceBudgetBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(20 * 1024 ** 3),
   /** Application log threshold (JSON lines on stderr). */
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });

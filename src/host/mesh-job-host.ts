@@ -1,6 +1,6 @@
 import type { ContentStore } from '../agent/content-store.js';
 import type { LocalBuildExecutor } from '../agent/local-build-executor.js';
-import { materializeSources, readManifest } from '../agent/source-snapshot.js';
+import { readManifest, syncSources } from '../agent/source-snapshot.js';
 import { manifestBlobs } from '../core/source-manifest.js';
 import type { JobOffer } from '../core/job-messages.js';
 import type { Logger } from '../core/ports.js';
@@ -70,12 +70,15 @@ export class MeshJobHost implements JobHost {
     const manifest = await readManifest(contentStore, offer.source.manifestSha256);
     const needed = manifestBlobs(manifest);
     const missing = await this.fetchMissing(peerId, needed, signal);
-    await materializeSources(manifest, contentStore, directory);
+    // Into a fresh workspace, or over a persistent one (Incremental): unchanged files keep their
+    // timestamps, files gone from the commit are deleted, bin/ and obj/ stay.
+    const synced = await syncSources(manifest, contentStore, directory);
     return {
       commit: manifest.commit,
       message:
         `Fetched the sources of commit ${manifest.commit} from ${peerId}: ${manifest.entries.length} file(s), ` +
-        `${missing} of ${needed.length} distinct object(s) transferred`,
+        `${missing} of ${needed.length} distinct object(s) transferred, ${synced.written} file(s) written, ` +
+        `${synced.deleted} deleted`,
     };
   }
 

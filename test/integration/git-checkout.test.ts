@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,34 @@ describe('git checkout of every kind of ref, with real git over file://', () => 
     expect((await checkout(middle)).commit).toBe(middle);
     const first = repo.commits[0] as string;
     expect((await checkout(first.slice(0, 8), false)).commit).toBe(first);
+  });
+
+  it('updates an existing checkout in place, keeping bin/ and obj/ and dropping untracked sources', async () => {
+    const directory = join(root, 'reused');
+    const options = {
+      repositoryUrl: repo.repositoryUrl,
+      directory,
+      shallow: true,
+      reuseExisting: true,
+      log: () => undefined,
+      retryDelaysMs: [10, 20],
+    };
+    const first = await checkoutRepository({ ...options, gitRef: repo.commits[0] as string });
+    expect(first.previousCommit).toBeUndefined();
+    await mkdir(join(directory, 'src', 'obj'), { recursive: true });
+    await writeFile(join(directory, 'src', 'obj', 'kept.txt'), 'kept');
+    await writeFile(join(directory, 'untracked.cs'), 'gone');
+    await writeFile(join(directory, 'README.md'), 'locally modified');
+    const second = await checkoutRepository({ ...options, gitRef: 'main' });
+    expect(second).toMatchObject({ commit: repo.headCommit, previousCommit: repo.commits[0] });
+    expect(await readFile(join(directory, 'src', 'obj', 'kept.txt'), 'utf8')).toBe('kept');
+    expect(
+      await access(join(directory, 'untracked.cs')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
+    expect(await readFile(join(directory, 'README.md'), 'utf8')).not.toBe('locally modified');
   });
 
   it('fails clearly, without retrying, for a ref that does not exist', async () => {

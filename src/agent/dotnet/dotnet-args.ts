@@ -57,10 +57,29 @@ export function buildArgs(job: BuildJob, options: VerbOptions): string[] {
   ];
 }
 
-export function testArgs(job: BuildJob, resultsDirectory: string): string[] {
+/** `dotnet clean` of the solution with the build's configuration, framework and RID (Clean builds). */
+export function cleanArgs(job: BuildJob): string[] {
+  return [
+    'clean',
+    job.solutionPath,
+    '-c',
+    job.configuration,
+    ...frameworkArgs(job),
+    ...runtimeArgs(job),
+    ...propertyArgs(job),
+    ...LOGGER_ARGS,
+  ];
+}
+
+/** `dotnet test` of the solution, or of one test project (`target`) when an Incremental build selects tests. */
+export function testArgs(
+  job: BuildJob,
+  resultsDirectory: string,
+  target: string = job.solutionPath,
+): string[] {
   return [
     'test',
-    job.solutionPath,
+    target,
     '--no-build',
     '-c',
     job.configuration,

@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BuildMeshError, CommandFailedError, OperationAbortedError } from '../../core/errors.js';
 import { checkGitRef, checkRepositoryUrl, isCommitSha } from '../../core/git-input.js';
 import { DEFAULT_RETRY_DELAYS_MS, withRetry } from '../../core/retry.js';
@@ -24,6 +25,12 @@ export interface CheckoutOptions {
   directory: string;
   /** Fetch only the one commit (Incremental) or the full history (Clean). */
   shallow: boolean;
+  /**
+   * When the directory already holds a checkout of this repository (a persistent workspace), fetch
+   * into it and check the new commit out over it: tracked files are reset, untracked ones deleted,
+   * but `bin/` and `obj/` stay for MSBuild's incremental build.
+   */
+  reuseExisting?: boolean;
   signal?: AbortSignal;
   log: GitLog;
   retryDelaysMs?: readonly number[];
@@ -34,6 +41,8 @@ export interface CheckoutResult {
   commit: string;
   /** The remote ref the request's gitRef matched, or the commit when it was a SHA. */
   resolvedRef: string;
+  /** The commit the directory had checked out before, when an existing checkout was reused. */
+  previousCommit?: string;
 }
 
 const GIT_ENV = {
@@ -73,8 +82,15 @@ export async function checkoutRepository(options: CheckoutOptions): Promise<Chec
     });
 
   await mkdir(directory, { recursive: true });
-  await git(['init', '-q']);
-  await git(['remote', 'add', '--', 'origin', options.repositoryUrl]);
+  const reusing = options.reuseExisting === true && (await isDirectory(join(directory, '.git')));
+  let previousCommit: string | undefined;
+  if (reusing) {
+    previousCommit = await revParse(directory, 'HEAD^{commit}', signal).catch(() => undefined);
+    await git(['remote', 'set-url', '--', 'origin', options.repositoryUrl]);
+  } else {
+    await git(['init', '-q']);
+    await git(['remote', 'add', '--', 'origin', options.repositoryUrl]);
+  }
 
   const remoteRefs = await retrying('git ls-remote', async () => {
     const refs = new Map<string, string>();
@@ -101,9 +117,24 @@ export async function checkoutRepository(options: CheckoutOptions): Promise<Chec
       false,
     );
   }
-  await git(['checkout', '-q', '--detach', commit]);
-  log('INFO', `Checked out commit ${commit}${matchedRef ? ` (${matchedRef})` : ''}`);
-  return { commit, resolvedRef: matchedRef ?? commit };
+  if (reusing) {
+    await git(['checkout', '-q', '--force', '--detach', commit]);
+    // Untracked sources go; ignored files and every bin/ and obj/ stay.
+    await git(['clean', '-q', '-f', '-f', '-d', '-e', 'bin/', '-e', 'obj/']);
+  } else {
+    await git(['checkout', '-q', '--detach', commit]);
+  }
+  log(
+    'INFO',
+    `Checked out commit ${commit}${matchedRef ? ` (${matchedRef})` : ''}${
+      reusing ? ` over the workspace's previous commit ${previousCommit ?? 'unknown'}` : ''
+    }`,
+  );
+  return { commit, resolvedRef: matchedRef ?? commit, ...(reusing ? { previousCommit } : {}) };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
 }
 
 function findRemoteRef(remoteRefs: Map<string, string>, gitRef: string): string | null {
