@@ -204,13 +204,11 @@ function sortInputs(inputs: readonly InputDigest[]): InputDigest[] {
 }
 
 function hashInputs(sorted: readonly InputDigest[]): string {
-  const hash = createHash('sha256');
-  const encoder = new TextEncoder();
-  // Every field is length-prefixed: no choice of names or values can make two input lists encode alike.
+  // Every field is length-prefixed (its UTF-8 byte count): no choice of names or values can make two
+  // input lists encode alike. One string, hashed once: planning hashes thousands of these.
+  const parts: string[] = [];
   const write = (value: string): void => {
-    const bytes = encoder.encode(value);
-    hash.update(`${bytes.length}:`);
-    hash.update(bytes);
+    parts.push(`${Buffer.byteLength(value, 'utf8')}:`, value);
   };
   write(CACHE_KEY_FORMAT);
   write(String(sorted.length));
@@ -219,7 +217,7 @@ function hashInputs(sorted: readonly InputDigest[]): string {
     write(entry.name);
     write(entry.digest);
   }
-  return hash.digest('hex');
+  return createHash('sha256').update(parts.join(''), 'utf8').digest('hex');
 }
 
 /** The lowercase hex sha256 of a string (UTF-8) or bytes. */
@@ -346,6 +344,24 @@ const ANCESTOR_FILES: readonly string[] = [
  * @returns the applicable files, sorted
  */
 export function ambientFilesFor(projectPath: string, repoFiles: Iterable<string>): string[] {
+  return ambientFilesAmong(projectPath, ambientCandidates(repoFiles));
+}
+
+/**
+ * The files of the repository that could be ambient to some project (by name): computed once, it
+ * makes {@link ambientFilesAmong} cost per project the number of such files, not of every file.
+ */
+export function ambientCandidates(repoFiles: Iterable<string>): string[] {
+  const found: string[] = [];
+  for (const file of repoFiles) {
+    const name = file.slice(file.lastIndexOf('/') + 1).toLowerCase();
+    if (ANCESTOR_FILES.includes(name) || /^packages(\..+)?\.lock\.json$/.test(name)) found.push(file);
+  }
+  return found;
+}
+
+/** {@link ambientFilesFor} over candidates from {@link ambientCandidates}. */
+export function ambientFilesAmong(projectPath: string, repoFiles: Iterable<string>): string[] {
   const project = normaliseRepoPath(projectPath);
   const slash = project.lastIndexOf('/');
   const projectDir = slash < 0 ? '' : project.slice(0, slash);

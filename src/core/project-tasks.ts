@@ -1,5 +1,6 @@
 import {
-  ambientFilesFor,
+  ambientCandidates,
+  ambientFilesAmong,
   computeCacheKey,
   type CacheKey,
   type CacheKeyInput,
@@ -77,7 +78,7 @@ export function planProjectTasks(input: {
   if (missing.length > 0)
     throw new InvalidGraphError(missing.map((project) => `${project.path} is not a file of the commit`));
 
-  const repoFiles = [...fileDigests.keys()];
+  const candidates = ambientCandidates(fileDigests.keys());
   const buildKeys = new Map<string, string>();
   const closures = new Map<string, string[]>();
   const tasks: PlannedTask[] = [];
@@ -104,7 +105,7 @@ export function planProjectTasks(input: {
       kind,
       project: { path, sha256: fileDigests.get(path) ?? '' },
       inputs: digestsOf(project.inputFiles),
-      ambient: digestsOf(ambientFilesFor(path, repoFiles)),
+      ambient: digestsOf(ambientFilesAmong(path, candidates)),
       references: references.map((reference) => ({
         project: reference,
         digest: buildKeys.get(reference) ?? '',
