@@ -81,6 +81,14 @@ async function changeOneFile(): Promise<void> {
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
 const stageMessage = (build: BuildBody, name: string) =>
   build.stages.find((stage) => stage.name === name)?.message ?? '';
+const stageTimes = (build: BuildBody) =>
+  build.stages
+    .filter((stage) => stage.startTime && stage.endTime)
+    .map(
+      (stage) =>
+        `${stage.name} ${((Date.parse(stage.endTime!) - Date.parse(stage.startTime!)) / 1000).toFixed(1)}s`,
+    )
+    .join(', ');
 
 try {
   console.log(
@@ -130,6 +138,8 @@ try {
     console.log(`no change, Test: ${stageMessage(last.noChange, 'Test')}`);
   }
   if (last.oneFile) console.log(`one-file change, Test: ${stageMessage(last.oneFile, 'Test')}`);
+  if (last.noChange) console.log(`no change, stages: ${stageTimes(last.noChange)}`);
+  if (last.oneFile) console.log(`one-file change, stages: ${stageTimes(last.oneFile)}`);
 } finally {
   await node.stop();
   await rm(root, { recursive: true, force: true });
