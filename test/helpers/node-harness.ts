@@ -57,13 +57,29 @@ export interface JsonResponse<T = Record<string, unknown>> {
   body: T;
 }
 
+/** Bearer tokens of the nodes tests talk to, by origin (`http://127.0.0.1:port`). */
+const tokensByOrigin = new Map<string, string>();
+
+/** Makes `api` and `apiFetch` send `token` to every request to `url`'s node. */
+export function useTokenFor(url: string, token: string): void {
+  tokensByOrigin.set(new URL(url).origin, token);
+}
+
+/** `fetch` that carries the node's token (see `useTokenFor`) unless the caller set Authorization. */
+export function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const token = tokensByOrigin.get(new URL(url).origin);
+  if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+  return fetch(url, { ...init, headers });
+}
+
 export async function api<T = Record<string, unknown>>(
   baseUrl: string,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<JsonResponse<T>> {
-  const response = await fetch(`${baseUrl}${path}`, {
+  const response = await apiFetch(`${baseUrl}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -109,7 +125,7 @@ export async function waitForDotnetBuildPid(baseUrl: string, executionId: string
   return waitFor(
     `build ${executionId} to start dotnet build`,
     async () => {
-      const log = await (await fetch(`${baseUrl}/api/v1/builds/${executionId}/logs?follow=false`)).text();
+      const log = await (await apiFetch(`${baseUrl}/api/v1/builds/${executionId}/logs?follow=false`)).text();
       return Number(/dotnet build started \(pid (\d+)\)/.exec(log)?.[1] ?? 0) || null;
     },
     120_000,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, removeDir, startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { api, removeDir, startTestNode, type TestNode, apiFetch } from '../helpers/node-harness.js';
 
 interface Envelope {
   error: string;
@@ -97,7 +97,7 @@ describe('REST API errors and reads (no build runs)', () => {
     const empty = await api<Envelope>(node.url, 'POST', '/api/v1/builds', '');
     expect(empty.status).toBe(400);
 
-    const text = await fetch(`${node.url}/api/v1/builds`, {
+    const text = await apiFetch(`${node.url}/api/v1/builds`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
       body: 'x',
@@ -186,17 +186,17 @@ describe('REST API errors and reads (no build runs)', () => {
   });
 
   it('serves the built UI at / (npm test builds it first) and never files outside it', async () => {
-    const page = await fetch(`${node.url}/`);
+    const page = await apiFetch(`${node.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(await page.text()).toContain('<div id="root"></div>');
 
-    const deepLink = await fetch(`${node.url}/builds/some-id`);
+    const deepLink = await apiFetch(`${node.url}/builds/some-id`);
     expect(await deepLink.text()).toContain('<div id="root"></div>');
 
-    const traversal = await fetch(`${node.url}/..%2F..%2Fpackage.json`);
+    const traversal = await apiFetch(`${node.url}/..%2F..%2Fpackage.json`);
     expect(traversal.status).toBe(404);
-    expect(await fetch(`${node.url}/assets/missing.js`).then((r) => r.status)).toBe(404);
+    expect(await apiFetch(`${node.url}/assets/missing.js`).then((r) => r.status)).toBe(404);
   });
 });

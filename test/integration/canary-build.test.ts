@@ -16,6 +16,7 @@ import {
   waitForBuild,
   type BuildBody,
   type TestNode,
+  apiFetch,
 } from '../helpers/node-harness.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 
@@ -152,7 +153,7 @@ describe('Canary builds and the reproducibility check on three peers', () => {
       differences: [],
     });
     expect(build.reproducibility!.checkedOn).toHaveLength(3);
-    const log = await (await fetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
+    const log = await (await apiFetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
     expect(log).toContain('Canary passed');
     expect(log).toContain('-p:ContinuousIntegrationBuild=true');
     expect(log).toContain('-p:PathMap=');
@@ -173,7 +174,7 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     for (const name of ['b', 'c'] as const) {
       if (ids[name] !== canary!.agentId) expect(ranOn(name, build.executionId)).toBe(false);
     }
-    const log = await (await fetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
+    const log = await (await apiFetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
     expect(log).not.toContain('Fanning out');
   }, 600_000);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
-import { removeDir, startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { removeDir, startTestNode, type TestNode, apiFetch } from '../helpers/node-harness.js';
 import { runCliInProcess as runCli, startCliInProcess } from '../helpers/cli-in-process.js';
 import { waitFor } from '../helpers/node-harness.js';
 
@@ -49,7 +49,7 @@ describe('buildmesh build --wait', () => {
 
     // The build's events replay from the node's buffer, end after its terminal status, and resume after Last-Event-ID.
     const executionId = /Build (\S+) queued/.exec(result.stdout)?.[1];
-    const replay = await (await fetch(`${node.url}/api/v1/builds/${executionId}/events`)).text();
+    const replay = await (await apiFetch(`${node.url}/api/v1/builds/${executionId}/events`)).text();
     const events = [...replay.matchAll(/id: (\d+)\nevent: (\w+)\ndata: (.*)\n/g)].map((m) => ({
       id: Number(m[1]),
       type: m[2],
@@ -71,7 +71,7 @@ describe('buildmesh build --wait', () => {
     ).toBe(true);
     const middle = events[Math.floor(events.length / 2)]!.id;
     const resumed = await (
-      await fetch(`${node.url}/api/v1/builds/${executionId}/events`, {
+      await apiFetch(`${node.url}/api/v1/builds/${executionId}/events`, {
         headers: { 'last-event-id': String(middle) },
       })
     ).text();
@@ -82,7 +82,7 @@ describe('buildmesh build --wait', () => {
 
   it('streams all events with a heartbeat comment while quiet', async () => {
     const controller = new AbortController();
-    const response = await fetch(`${node.url}/api/v1/events`, { signal: controller.signal });
+    const response = await apiFetch(`${node.url}/api/v1/events`, { signal: controller.signal });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = response.body!.getReader();
     let text = '';
@@ -94,7 +94,7 @@ describe('buildmesh build --wait', () => {
     controller.abort();
     expect(text).toContain(': heartbeat');
     expect(
-      (await fetch(`${node.url}/api/v1/builds/00000000-0000-4000-8000-000000000000/events`)).status,
+      (await apiFetch(`${node.url}/api/v1/builds/00000000-0000-4000-8000-000000000000/events`)).status,
     ).toBe(404);
   });
 
@@ -168,7 +168,7 @@ describe('buildmesh node', () => {
         () => Promise.resolve(/listening on (http:\/\/\S+)/.exec(run.stdout.join('\n'))?.[1] ?? null),
         30_000,
       );
-      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await apiFetch(`${url}/health`)).status).toBe(200);
       process.emit('SIGINT');
       expect(await run.done).toBe(0);
     } finally {

@@ -18,6 +18,7 @@ import {
   waitForBuild,
   type BuildBody,
   type TestNode,
+  apiFetch,
 } from '../helpers/node-harness.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 
@@ -130,7 +131,7 @@ describe('Distributed and Cached builds: project tasks across three peers', () =
       'Package:Succeeded',
       'Upload:Succeeded',
     ]);
-    const log = await (await fetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
+    const log = await (await apiFetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
     expect(log).toMatch(/\[Lib0A@[^\]]+\] /);
     expect(log).toContain('Planned 24 project(s) as 27 task(s)');
 
@@ -162,7 +163,7 @@ describe('Distributed and Cached builds: project tasks across three peers', () =
     for (const task of build.timeline) expect([builtBy.get(task.taskId), ids.a]).toContain(task.agentId);
     expect(build.timeline.some((task) => task.agentId !== ids.b)).toBe(true);
     expect(build.testResults).toMatchObject({ total: repo.testCount, passed: repo.testCount });
-    const log = await (await fetch(`${bUrl}/api/v1/builds/${build.executionId}/logs`)).text();
+    const log = await (await apiFetch(`${bUrl}/api/v1/builds/${build.executionId}/logs`)).text();
     expect(log).toMatch(/cached\] /);
   });
 

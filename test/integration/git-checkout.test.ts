@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitError, checkoutRepository } from '../../src/agent/git/git-checkout.js';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
-import { api, removeDir, startTestNode, waitForBuild } from '../helpers/node-harness.js';
+import { api, removeDir, startTestNode, waitForBuild, apiFetch } from '../helpers/node-harness.js';
 
 describe('git checkout of every kind of ref, with real git over file://', () => {
   let root: string;
@@ -106,7 +106,7 @@ describe('git failures through a node', () => {
       const build = await waitForBuild(node.url, submitted.body.executionId, 60_000);
       expect(build.status).toBe('Failed');
       expect(build.stages[0]).toMatchObject({ name: 'Clone', status: 'Failed' });
-      const log = await (await fetch(`${node.url}/api/v1/builds/${build.executionId}/logs`)).text();
+      const log = await (await apiFetch(`${node.url}/api/v1/builds/${build.executionId}/logs`)).text();
       expect(log).toContain('failed (attempt 1/3). Retrying');
       expect(log).toContain('failed (attempt 2/3). Retrying');
       expect(log).not.toContain('s3cr3t-token');

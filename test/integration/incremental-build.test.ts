@@ -13,6 +13,7 @@ import {
   waitForBuild,
   type BuildBody,
   type TestNode,
+  apiFetch,
 } from '../helpers/node-harness.js';
 
 const execFileAsync = promisify(execFile);
@@ -59,7 +60,7 @@ describe('Incremental builds reuse the workspace of a repository; Clean builds s
   };
   const stage = (build: BuildBody, name: string) => build.stages.find((s) => s.name === name);
   const logOf = async (build: BuildBody) =>
-    (await fetch(`${node.url}/api/v1/builds/${build.executionId}/logs`)).text();
+    (await apiFetch(`${node.url}/api/v1/builds/${build.executionId}/logs`)).text();
   const workspace = () =>
     join(
       node.dataDir,

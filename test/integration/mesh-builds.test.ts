@@ -14,6 +14,7 @@ import {
   waitForDotnetBuildPid,
   type BuildBody,
   type TestNode,
+  apiFetch,
 } from '../helpers/node-harness.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { processGroupMembers } from '../helpers/processes.js';
@@ -98,10 +99,10 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
         repo.libraryProjects.length,
       );
       for (const artifact of build.artifacts) {
-        const bytes = Buffer.from(await (await fetch(`${a.url}${artifact.downloadUrl}`)).arrayBuffer());
+        const bytes = Buffer.from(await (await apiFetch(`${a.url}${artifact.downloadUrl}`)).arrayBuffer());
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(artifact.sha256Hash);
       }
-      const log = await (await fetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
+      const log = await (await apiFetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
       expect(log).toContain(`Fetched the sources of commit ${repo.headCommit}`);
       expect(log).toContain('Build completed successfully');
     } finally {
@@ -145,7 +146,7 @@ describe('three nodes on 127.0.0.1 form one build farm', () => {
       'the build to reach dotnet build on a peer',
       async () => {
         const build = (await api<MeshBuildBody>(a.url, 'GET', `/api/v1/builds/${id}`)).body;
-        const log = await (await fetch(`${a.url}/api/v1/builds/${id}/logs?follow=false`)).text();
+        const log = await (await apiFetch(`${a.url}/api/v1/builds/${id}/logs?follow=false`)).text();
         return build.attempts[0] && log.includes('dotnet build started') ? build.attempts[0].agentId : null;
       },
       120_000,

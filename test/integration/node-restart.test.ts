@@ -9,6 +9,7 @@ import {
   waitForBuild,
   waitForDotnetBuildPid,
   type BuildBody,
+  apiFetch,
 } from '../helpers/node-harness.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { processGroupMembers } from '../helpers/processes.js';
@@ -76,7 +77,7 @@ describe('builds survive a crash of the node process', () => {
     );
     expect(interrupted.body.stages.find((s) => s.name === 'Build')?.status).toBe('Failed');
     const oldLog = await (
-      await fetch(`${nodeProcess.url}/api/v1/builds/${first.body.executionId}/logs`)
+      await apiFetch(`${nodeProcess.url}/api/v1/builds/${first.body.executionId}/logs`)
     ).text();
     expect(oldLog).toContain('dotnet build started');
     expect(oldLog).toContain('The node stopped while this build was running');

@@ -13,6 +13,7 @@ import {
   waitForDotnetBuildPid,
   type BuildBody,
   type TestNode,
+  apiFetch,
 } from '../helpers/node-harness.js';
 import { processGroupMembers } from '../helpers/processes.js';
 
@@ -88,7 +89,7 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
     expect(names.filter((name) => name.endsWith('.nupkg')).length).toBe(packable.libraryProjects.length);
     expect(names).toContain('App-net10.0-publish.tar.gz');
     for (const artifact of build.artifacts) {
-      const download = await fetch(`${node.url}${artifact.downloadUrl}`);
+      const download = await apiFetch(`${node.url}${artifact.downloadUrl}`);
       expect(download.status).toBe(200);
       const bytes = Buffer.from(await download.arrayBuffer());
       expect(bytes.length).toBe(artifact.sizeBytes);
@@ -103,7 +104,7 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
     );
     expect(listed.body.artifacts).toHaveLength(build.artifacts.length);
 
-    const logs = await fetch(`${node.url}/api/v1/builds/${build.executionId}/logs`);
+    const logs = await apiFetch(`${node.url}/api/v1/builds/${build.executionId}/logs`);
     expect(logs.headers.get('content-type')).toContain('text/plain');
     const lines = (await logs.text()).trimEnd().split('\n');
     expect(lines.every((line) => LOG_LINE.test(line))).toBe(true);
@@ -211,7 +212,7 @@ describe('a single node builds, tests and packs a real .NET solution', () => {
   });
 
   it('serves /metrics whose counters match the builds run above', async () => {
-    const response = await fetch(`${node.url}/metrics`);
+    const response = await apiFetch(`${node.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
     const value = (series: string) => {
