@@ -62,6 +62,137 @@ export const nodeConfigSchema = z.strictObject({
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 export interface NodeConfig extends Omit<z.output<typeof nodeConfigSchema>, 'workspaceDir'> {
   workspaceDir: string;
+  /** OpenTelemetry tracing from the standard `OTEL_*` variables; absent when tracing is off. */
+  tracing?: TracingConfig;
+}
+
+/** Where and how spans are exported (read from the standard `OTEL_*` variables by {@link loadTracingConfig}). */
+export interface TracingConfig {
+  /** `otlp`: OTLP/HTTP with JSON bodies to `endpoint`; `console`: printed to stdout (debugging). */
+  exporter: 'otlp' | 'console';
+  /** The traces URL, e.g. `http://localhost:4318/v1/traces`. */
+  endpoint: string;
+  /** Extra HTTP headers of every export (authentication of a hosted collector). */
+  headers: Record<string, string>;
+  /** `service.name` of the spans (default `BuildServer`). */
+  serviceName: string;
+  /** Further resource attributes (`OTEL_RESOURCE_ATTRIBUTES`). */
+  resourceAttributes: Record<string, string>;
+  /** Delay between two batch exports, in milliseconds (`OTEL_BSP_SCHEDULE_DELAY`, default 5000). */
+  scheduleDelayMs: number;
+  /** How long one export may take, in milliseconds (`OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, default 10000). */
+  exportTimeoutMs: number;
+}
+
+/** A `k=v,k2=v2` list of the OTel spec (values percent-encoded); null when an entry has no `=`. */
+function keyValueList(text: string): Record<string, string> | null {
+  const result: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue;
+    const index = part.indexOf('=');
+    if (index <= 0) return null;
+    try {
+      result[decodeURIComponent(part.slice(0, index).trim())] = decodeURIComponent(
+        part.slice(index + 1).trim(),
+      );
+    } catch {
+      return null;
+    }
+  }
+  return result;
+}
+
+/**
+ * Tracing from the standard OpenTelemetry variables. Off (undefined) when `OTEL_SDK_DISABLED` is
+ * true, when `OTEL_TRACES_EXPORTER` is `none`, and when nothing asks for it: neither an exporter
+ * nor an OTLP endpoint is set. Spans go as OTLP/HTTP JSON, which Jaeger and the collector accept on
+ * their OTLP/HTTP port; `grpc` is refused with the fix.
+ *
+ * @throws ConfigError listing every bad variable
+ */
+export function loadTracingConfig(env: NodeJS.ProcessEnv): TracingConfig | undefined {
+  const value = (name: string) => {
+    const raw = env[name]?.trim();
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+  if (value('OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return undefined;
+  const problems: FieldProblem[] = [];
+  const exporters = (value('OTEL_TRACES_EXPORTER') ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  const tracesEndpoint = value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const baseEndpoint = value('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (exporters.includes('none')) return undefined;
+  if (exporters.length === 0 && !tracesEndpoint && !baseEndpoint) return undefined;
+  for (const name of exporters) {
+    if (name !== 'otlp' && name !== 'console')
+      problems.push({
+        field: 'OTEL_TRACES_EXPORTER',
+        message: `'${name}' is not supported; use otlp, console or none`,
+      });
+  }
+  const exporter = exporters.includes('console') && !exporters.includes('otlp') ? 'console' : 'otlp';
+  const endpoint =
+    tracesEndpoint ?? `${(baseEndpoint ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`;
+  const endpointVariable = tracesEndpoint
+    ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  try {
+    const url = new URL(endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    problems.push({ field: endpointVariable, message: `'${endpoint}' is not an http(s) URL` });
+  }
+  const protocolVariable = value('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL')
+    ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+    : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = value(protocolVariable);
+  if (protocol && protocol !== 'http/json' && protocol !== 'http/protobuf')
+    problems.push({
+      field: protocolVariable,
+      message: `'${protocol}' is not supported; Build Mesh exports OTLP/HTTP (http/json): point the endpoint at the collector's OTLP/HTTP port (4318)`,
+    });
+  const headers: Record<string, string> = {};
+  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+    const text = value(name);
+    if (!text) continue;
+    const parsed = keyValueList(text);
+    if (parsed) Object.assign(headers, parsed);
+    else problems.push({ field: name, message: 'must be a list of key=value pairs separated by commas' });
+  }
+  const resourceText = value('OTEL_RESOURCE_ATTRIBUTES');
+  const resourceAttributes = resourceText ? keyValueList(resourceText) : {};
+  if (!resourceAttributes)
+    problems.push({
+      field: 'OTEL_RESOURCE_ATTRIBUTES',
+      message: 'must be a list of key=value pairs separated by commas',
+    });
+  const milliseconds = (name: string, fallback: number) => {
+    const text = value(name);
+    if (text === undefined) return fallback;
+    const parsed = Number(text);
+    if (Number.isInteger(parsed) && parsed >= 0) return parsed;
+    problems.push({ field: name, message: `'${text}' is not a whole number of milliseconds` });
+    return fallback;
+  };
+  const scheduleDelayMs = milliseconds('OTEL_BSP_SCHEDULE_DELAY', 5000);
+  const exportTimeoutMs = milliseconds(
+    value('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT')
+      ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'
+      : 'OTEL_EXPORTER_OTLP_TIMEOUT',
+    10_000,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    exporter,
+    endpoint,
+    headers,
+    serviceName: value('OTEL_SERVICE_NAME') ?? resourceAttributes?.['service.name'] ?? 'BuildServer',
+    resourceAttributes: resourceAttributes ?? {},
+    scheduleDelayMs,
+    exportTimeoutMs,
+  };
 }
 
 export const CONFIG_KEYS = Object.keys(nodeConfigSchema.shape) as (keyof NodeConfigInput)[];
@@ -169,11 +300,19 @@ export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
       problems.push({ field: key, message: `${issue.message} (from ${sources.get(key) ?? 'defaults'})` });
     }
   }
+  let tracing: TracingConfig | undefined;
+  try {
+    tracing = loadTracingConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const dataDir = resolve(result.data.dataDir);
   return {
     ...result.data,
     dataDir,
     workspaceDir: resolve(result.data.workspaceDir ?? join(dataDir, 'workspaces')),
+    ...(tracing ? { tracing } : {}),
   };
 }
