@@ -32,6 +32,7 @@ import { checkoutRepository } from './git/git-checkout.js';
 import { diagnosticKey, parseDiagnosticLine } from './parsers/msbuild-diagnostics.js';
 import { parseRestoreLine } from './parsers/restore-summary.js';
 import { mergeTestResults, parseTrx } from './parsers/trx.js';
+import type { ProcessGovernor } from './process-governor.js';
 import { runCommand } from './run-command.js';
 import { tarGzDirectory } from './tar-archive.js';
 import {
@@ -64,6 +65,11 @@ export interface PipelineInput {
    * and tests only the test projects whose inputs changed; `state` is what it remembers.
    */
   persistent?: { state: WorkspaceState; statePath: string; evaluationCacheDir: string };
+  /**
+   * The owner's CPU share: every dotnet process starts at its priority, and every MSBuild verb
+   * gets its `-m:N` limit. Without it dotnet runs at normal priority on every core.
+   */
+  governor?: ProcessGovernor;
 }
 
 /** The test projects an Incremental build runs and skips, with the keys of their inputs. */
@@ -508,7 +514,9 @@ class PipelineRun {
   }
 
   /** Runs one dotnet verb, logging and parsing its output; a failure names the diagnostics. */
-  private async dotnet(step: string, args: string[], onLine?: (line: string) => void): Promise<void> {
+  private async dotnet(step: string, verbArgs: string[], onLine?: (line: string) => void): Promise<void> {
+    const { governor } = this.input;
+    const args = governor ? [...verbArgs, `-m:${governor.maxCpuCount()}`] : verbArgs;
     const before = this.diagnostics.length;
     this.log('INFO', `$ dotnet ${args.join(' ')}`);
     try {
@@ -518,6 +526,7 @@ class PipelineRun {
         cwd: this.sourceDir,
         env: dotnetEnvironment(process.env),
         signal: this.input.signal,
+        governor,
         onSpawn: (pid) => this.log('INFO', `dotnet ${args[0] ?? ''} started (pid ${pid})`),
         onLine: (line) => {
           const diagnostic = parseDiagnosticLine(line, this.sourceDir);

@@ -6,6 +6,7 @@ import type { Logger } from '../core/ports.js';
 import { maskUrlCredentials } from '../core/git-input.js';
 import { runBuildPipeline, type PipelineInput } from './build-pipeline.js';
 import type { ContentStore } from './content-store.js';
+import type { ProcessGovernor } from './process-governor.js';
 import {
   DEFAULT_WORKSPACE_BUDGET_BYTES,
   PERSISTENT_WORKSPACES_DIR,
@@ -29,6 +30,8 @@ export interface LocalBuildExecutorOptions {
   retryDelaysMs?: readonly number[];
   /** Disk budget of the persistent workspaces; past it the least recently used are deleted. */
   workspaceBudgetBytes?: number;
+  /** Priority and MSBuild `-m` of the dotnet processes, from the owner's CPU share. */
+  governor?: ProcessGovernor;
 }
 
 /**
@@ -134,6 +137,7 @@ export class LocalBuildExecutor implements BuildExecutor {
           signal: run.signal,
           contentStore: this.options.contentStore,
           retryDelaysMs: this.options.retryDelaysMs,
+          governor: this.options.governor,
           fetchSources: run.fetchSources,
           persistent,
         },
@@ -170,6 +174,7 @@ export class LocalBuildExecutor implements BuildExecutor {
           signal,
           contentStore: this.options.contentStore,
           retryDelaysMs: this.options.retryDelaysMs,
+          governor: this.options.governor,
           fetchSources,
         },
         listener,

@@ -19,6 +19,7 @@ import { dotnetEnvironment, escapeMsBuildValue } from './dotnet/dotnet-args.js';
 import { dedupeDiagnostics, parseDiagnosticLine } from './parsers/msbuild-diagnostics.js';
 import { mergeTestResults, parseTrx } from './parsers/trx.js';
 import { buildProject, readProjectOutputs, storeProjectOutputs } from './project-task.js';
+import type { ProcessAdopter } from './process-governor.js';
 import { runCommand } from './run-command.js';
 import { SourceManifestError, materializeSources, readManifest } from './source-snapshot.js';
 
@@ -56,6 +57,8 @@ export interface ProjectTaskRunnerOptions {
   logger: Logger;
   /** Task workspaces kept on disk; the least recently used idle ones go first. Default 3. */
   maxWorkspaces?: number;
+  /** Sets the priority of the dotnet processes from the owner's CPU share (tasks keep `-m:1`). */
+  governor?: ProcessAdopter;
 }
 
 /** One execution's workspace on this peer and what is already in it. */
@@ -123,7 +126,14 @@ export class ProjectTaskRunner {
       await evictions;
       const symlinks = await untilAborted(this.prepareSources(workspace, input), signal);
       await this.placeOutputs(workspace, input, symlinks, signal);
-      const task = new TaskExecution(input, workspace, this.store, signal, options.onLine);
+      const task = new TaskExecution(
+        input,
+        workspace,
+        this.store,
+        signal,
+        options.onLine,
+        this.options.governor,
+      );
       const outcome = await task.execute();
       if (input.task.kind === 'build' && outcome.succeeded) workspace.built.add(input.task.project);
       return { ...outcome, durationMs: Math.round(performance.now() - started) };
@@ -324,6 +334,7 @@ class TaskExecution {
     private readonly store: ContentStore,
     private readonly signal: AbortSignal,
     private readonly onLine: (line: string) => void,
+    private readonly governor: ProcessAdopter | undefined,
   ) {
     this.job = input.request.job;
     this.project = input.task.project;
@@ -354,6 +365,7 @@ class TaskExecution {
         signal: this.signal,
         onLine: this.onLine,
         restore: false,
+        governor: this.governor,
       });
       this.diagnostics.push(...built.diagnostics);
     } catch (error) {
@@ -504,6 +516,7 @@ class TaskExecution {
       cwd: this.workspace.sourceDir,
       env: dotnetEnvironment(process.env),
       signal: this.signal,
+      governor: this.governor,
       onLine: (line) => {
         const diagnostic = parseDiagnosticLine(line, this.workspace.sourceDir);
         if (diagnostic) this.diagnostics.push(diagnostic);

@@ -6,6 +6,7 @@ import { isSafeRelativePath, sourceManifestSchema } from '../core/source-manifes
 import type { ContentStore } from './content-store.js';
 import { dotnetEnvironment, escapeMsBuildValue } from './dotnet/dotnet-args.js';
 import { parseDiagnosticLine } from './parsers/msbuild-diagnostics.js';
+import type { ProcessAdopter } from './process-governor.js';
 import { runCommand } from './run-command.js';
 import { SourceManifestError, materializeSources, storeTree } from './source-snapshot.js';
 
@@ -96,6 +97,8 @@ export async function buildProject(options: {
   onLine?: (line: string) => void;
   /** False when the workspace was restored already (`--no-restore`). Default true. */
   restore?: boolean;
+  /** Sets the process's priority from the owner's CPU share. */
+  governor?: ProcessAdopter;
 }): Promise<ProjectBuildResult> {
   const { job } = options;
   const diagnostics: Diagnostic[] = [];
@@ -123,6 +126,7 @@ export async function buildProject(options: {
       cwd: options.sourceDir,
       env: dotnetEnvironment(process.env),
       signal: options.signal,
+      governor: options.governor,
       onLine: (line) => {
         const diagnostic = parseDiagnosticLine(line, options.sourceDir);
         if (diagnostic) diagnostics.push(diagnostic);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CommandFailedError, ToolNotFoundError, abortReasonOf } from '../core/errors.js';
+import type { ProcessAdopter } from './process-governor.js';
 
 export interface RunCommandOptions {
   file: string;
@@ -16,6 +17,8 @@ export interface RunCommandOptions {
   onSpawn?: (pid: number) => void;
   /** How long to wait after SIGTERM before SIGKILL. */
   killGraceMs?: number;
+  /** Sets the process's priority right after spawn (the CPU share) and tracks it while it runs. */
+  governor?: ProcessAdopter;
 }
 
 export interface CommandResult {
@@ -52,6 +55,8 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     detached: process.platform !== 'win32',
     windowsHide: true,
   });
+  // At once, before the process forks MSBuild nodes: they inherit its priority.
+  const forget = child.pid !== undefined ? options.governor?.adopt(child.pid) : undefined;
 
   const handleLine = (stream: 'stdout' | 'stderr') => (line: string) => {
     tail.push(line);
@@ -95,6 +100,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     }
     return { exitCode, durationMs, outputTail: [...tail] };
   } finally {
+    forget?.();
     signal?.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
   }
