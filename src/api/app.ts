@@ -3,15 +3,20 @@ import Router from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import type { AgentDirectory, AgentHealth } from '../core/agent-view.js';
 import type { ArtifactContent, BuildLogStore, BuildService, Logger } from '../core/ports.js';
+import { authenticate, authorize, type ApiAuth } from './auth.js';
 import { HttpError, errorMiddleware } from './error-envelope.js';
+import { bodyLimit, securityHeaders } from './security-headers.js';
 import { agentRoutes } from './routes/agents.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildRoutes } from './routes/builds.js';
 import { staticUi } from './static-ui.js';
 import { eventRoutes } from './routes/events.js';
+import { swaggerRoutes } from './routes/swagger.js';
 import type { NodeEventBus } from '../core/build-events.js';
 
 export interface ApiDependencies {
+  /** Bearer tokens: every `/api/v1` route needs one (see `requiredAccess` in auth.ts). */
+  auth: ApiAuth;
   builds: BuildService;
   logs: BuildLogStore;
   artifacts: ArtifactContent;
@@ -57,13 +62,10 @@ export function createApiApp(deps: ApiDependencies): Koa {
     });
   });
   app.use(errorMiddleware(logger));
-  app.use(async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Referrer-Policy', 'strict-origin-when-cross-origin');
-    ctx.set('X-API-Version', 'v1');
-    await next();
-  });
+  app.use(securityHeaders());
+  app.use(bodyLimit());
+  app.use(authenticate(deps.auth));
+  app.use(authorize(deps.auth));
 
   const root = new Router();
   root.get('/health', async (ctx) => {
@@ -83,6 +85,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     artifactRoutes(deps.builds, deps.artifacts),
     agentRoutes(deps.agents),
     ...(deps.events ? [eventRoutes(deps.events, deps.builds, deps.sseHeartbeatMs)] : []),
+    swaggerRoutes(),
   ]) {
     app.use(router.routes());
     app.use(

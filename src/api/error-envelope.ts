@@ -14,6 +14,8 @@ export interface ErrorEnvelope {
 const STATUS_BY_CODE: Record<string, { status: number; error: string }> = {
   ValidationFailed: { status: 400, error: 'Validation Failed' },
   BadRequest: { status: 400, error: 'Bad Request' },
+  Unauthorized: { status: 401, error: 'Unauthorized' },
+  Forbidden: { status: 403, error: 'Forbidden' },
   NotFound: { status: 404, error: 'Not Found' },
   MethodNotAllowed: { status: 405, error: 'Method Not Allowed' },
   Conflict: { status: 409, error: 'Conflict' },

@@ -56,7 +56,10 @@ function matches(pattern: string, path: string): boolean {
   const want = pattern.split('/');
   const got = path.replace(/\/+$/, '').split('/');
   if (want.length !== got.length) return false;
-  return want.every((part, index) => (part.startsWith(':') ? got[index] !== '' : part === got[index]));
+  // The router matches paths case-insensitively, so the table must too (`/API/V1/...` is no way around it).
+  return want.every((part, index) =>
+    part.startsWith(':') ? got[index] !== '' : part === got[index]?.toLowerCase(),
+  );
 }
 
 /** The rule for a request, or null for paths outside the API (the UI, `/metrics`, `/swagger`). */

@@ -7,6 +7,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiApp } from '../api/app.js';
+import { isLoopbackHost } from '../api/auth.js';
+import type { Role } from '../core/api-access.js';
+import { mintToken } from '../core/api-token.js';
+import { loadOrCreateJwtSecret } from './jwt-secret.js';
 import { ActionCacheStore } from '../agent/action-cache-store.js';
 import { MsBuildPlanner } from '../agent/build-planner.js';
 import { ProjectTaskRunner } from '../agent/project-task-runner.js';
@@ -85,6 +89,9 @@ export class BuildNode {
     readonly apiUrl: string,
     readonly agentId: string,
     readonly meshAddresses: string[],
+    /** Opens the dashboard signed in as Admin for 12 hours: `<apiUrl>/#token=<token>`. */
+    readonly signInUrl: string,
+    private readonly jwtSecret: Buffer,
     private readonly parts: {
       server: Server;
       coordinator: BuildCoordinator;
@@ -106,6 +113,7 @@ export class BuildNode {
     mkdirSync(config.dataDir, { recursive: true });
     mkdirSync(config.workspaceDir, { recursive: true });
 
+    const jwtSecret = await loadOrCreateJwtSecret(config.dataDir);
     const store = new SqliteBuildStore(join(config.dataDir, 'buildmesh.db'));
     const logs = new FileBuildLogStore(join(config.dataDir, 'logs'));
     const contentStore = new ContentStore(join(config.dataDir, 'cas'));
@@ -353,6 +361,7 @@ export class BuildNode {
     await coordinator.start();
 
     const app = createApiApp({
+      auth: { secret: jwtSecret, loopbackOnly: isLoopbackHost(config.apiHost) },
       builds: coordinator,
       logs,
       artifacts: contentStore,
@@ -372,7 +381,12 @@ export class BuildNode {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const apiUrl = `http://${host}:${address.port}`;
     logger.info('node started', { apiUrl, dataDir: config.dataDir, agentId, meshAddresses });
-    return new BuildNode(config, apiUrl, agentId, meshAddresses, {
+    // A wildcard bind answers on loopback too; a browser cannot open 0.0.0.0 everywhere.
+    const signInHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : host;
+    const signInToken = mintToken(jwtSecret, { role: 'Admin', ttlSeconds: 12 * 3600, subject: 'dashboard' });
+    const signInUrl = `http://${signInHost}:${address.port}/#token=${signInToken.token}`;
+    logger.info('dashboard sign-in (Admin, 12 h)', { url: signInUrl });
+    return new BuildNode(config, apiUrl, agentId, meshAddresses, signInUrl, jwtSecret, {
       server,
       coordinator,
       mesh,
@@ -385,6 +399,14 @@ export class BuildNode {
       timers: [loadTimer],
       logger,
     });
+  }
+
+  /**
+   * Signs an API token for `role` with this node's secret: the desktop shell hands one to its UI,
+   * tests use them.
+   */
+  issueToken(role: Role, ttlSeconds: number, subject?: string): string {
+    return mintToken(this.jwtSecret, { role, ttlSeconds, subject }).token;
   }
 
   /** Stops in reverse order: API, coordinator (running builds end), mesh services, logs, store. */

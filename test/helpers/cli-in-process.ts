@@ -1,5 +1,23 @@
 import { vi } from 'vitest';
 import { runCli } from '../../src/host/cli/run-cli.js';
+import { tokenFor } from './node-harness.js';
+
+/**
+ * `buildmesh build --api <test node>` as a user holding that node's token would run it: with
+ * `--token`, unless the test passes its own.
+ */
+function withToken(args: string[]): string[] {
+  if (args[0] !== 'build' || args.some((arg) => arg === '--token' || arg.startsWith('--token='))) return args;
+  const apiIndex = args.findIndex((arg) => arg === '--api');
+  const api = apiIndex >= 0 ? args[apiIndex + 1] : args.find((arg) => arg.startsWith('--api='))?.slice(6);
+  let token: string | undefined;
+  try {
+    token = api ? tokenFor(api) : undefined;
+  } catch {
+    // Not a URL: the CLI reports it.
+  }
+  return token ? [...args, '--token', token] : args;
+}
 
 /** Runs the `buildmesh` CLI in this process, capturing what it prints. */
 export async function runCliInProcess(
@@ -14,7 +32,7 @@ export async function runCliInProcess(
     .spyOn(console, 'error')
     .mockImplementation((...parts: unknown[]) => void err.push(parts.join(' ')));
   try {
-    const code = await runCli(args);
+    const code = await runCli(withToken(args));
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } finally {
     log.mockRestore();
@@ -41,5 +59,5 @@ export function startCliInProcess(args: string[]): {
     log.mockRestore();
     error.mockRestore();
   };
-  return { done: runCli(args), stdout, stderr, restore };
+  return { done: runCli(withToken(args)), stdout, stderr, restore };
 }

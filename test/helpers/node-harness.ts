@@ -44,6 +44,8 @@ export async function startTestNode(
     joinCode: options.joinCode,
     sseHeartbeatMs: 200,
   });
+  // Tests act as Admin unless they pass another token; the role tests mint their own.
+  useTokenFor(node.apiUrl, node.issueToken('Admin', 12 * 3600, 'test'));
   return { node, url: node.apiUrl, dataDir, stop: () => node.stop() };
 }
 
@@ -63,6 +65,11 @@ const tokensByOrigin = new Map<string, string>();
 /** Makes `api` and `apiFetch` send `token` to every request to `url`'s node. */
 export function useTokenFor(url: string, token: string): void {
   tokensByOrigin.set(new URL(url).origin, token);
+}
+
+/** The token `useTokenFor` registered for `url`'s node, if any. */
+export function tokenFor(url: string): string | undefined {
+  return tokensByOrigin.get(new URL(url).origin);
 }
 
 /** `fetch` that carries the node's token (see `useTokenFor`) unless the caller set Authorization. */

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { mintTokenFromDataDir } from '../../src/host/jwt-secret.js';
+import { useTokenFor } from './node-harness.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/host/cli.ts', import.meta.url));
@@ -64,5 +66,9 @@ export async function startNodeProcess(
       reject(new Error(`node exited with ${code}: ${output.join('\n')}`));
     });
   });
+  // The node created its secret before it listened; the test acts as Admin, like `token create`.
+  const minted = await mintTokenFromDataDir(dataDir, 'Admin', 12 * 3600, 'test');
+  if (!minted) throw new Error(`node at ${url} left no JWT secret in ${dataDir}`);
+  useTokenFor(url, minted.token);
   return { child, url, output };
 }

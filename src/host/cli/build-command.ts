@@ -1,4 +1,7 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { defaultDataDir } from '../config.js';
+import { mintTokenFromDataDir } from '../jwt-secret.js';
 
 const HELP = `Usage: buildmesh build <repository-url> --ref <ref> --solution <path> [options]
 
@@ -19,6 +22,10 @@ Options:
   --email <address>           requester email (default $BUILDMESH_EMAIL)
   --wait                      follow the build and exit non-zero if it fails
   --api <url>                 node API (default $BUILDMESH_API_URL or http://127.0.0.1:5000)
+  --token <jwt>               API token (default $BUILDMESH_TOKEN; otherwise a short-lived
+                              Developer token minted from the node's data dir, when readable)
+  --data-dir <dir>            the node's data dir to mint that token from
+                              (default $BUILDMESH_DATA_DIR or the platform's default)
   -h, --help                  show this help`;
 
 interface StageView {
@@ -81,6 +88,8 @@ export async function buildCommand(argv: string[]): Promise<number> {
         email: { type: 'string' },
         wait: { type: 'boolean' },
         api: { type: 'string' },
+        token: { type: 'string' },
+        'data-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -132,7 +141,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   };
 
   const api = (values.api ?? process.env.BUILDMESH_API_URL ?? 'http://127.0.0.1:5000').replace(/\/$/, '');
-  const client = new NodeClient(api);
+  const client = new NodeClient(api, await resolveToken(values.token, values['data-dir']));
   const submitted = await client.request<{
     executionId: string;
     queuePosition: number;
@@ -144,6 +153,42 @@ export async function buildCommand(argv: string[]): Promise<number> {
   console.log(`  status: ${api}${submitted.value.links.self}`);
   if (!values.wait) return 0;
   return followBuild(client, executionId);
+}
+
+/** Lifetime of the token the CLI mints for itself: long enough for a `--wait`ed build. */
+const SELF_MINTED_TTL_SECONDS = 4 * 3600;
+
+/**
+ * The token to send: `--token`, else `$BUILDMESH_TOKEN`, else one minted from the node's data
+ * dir when this user can read its secret (same machine, file access is the authority), else none
+ * (the node then answers 401 and the message says what to do).
+ */
+async function resolveToken(
+  explicit: string | undefined,
+  dataDir: string | undefined,
+): Promise<string | null> {
+  const given = explicit ?? process.env.BUILDMESH_TOKEN;
+  if (given) return given;
+  try {
+    const minted = await mintTokenFromDataDir(
+      dataDir ?? process.env.BUILDMESH_DATA_DIR ?? defaultDataDir(),
+      'Developer',
+      SELF_MINTED_TTL_SECONDS,
+      `cli:${cliUser()}`,
+    );
+    return minted?.token ?? null;
+  } catch {
+    // Unreadable secret (another user's node): go without a token.
+    return null;
+  }
+}
+
+function cliUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function requesterEmail(explicit: string | undefined): { requesterEmail?: string } {
@@ -159,7 +204,12 @@ function requesterEmail(explicit: string | undefined): { requesterEmail?: string
 async function followBuild(client: NodeClient, executionId: string): Promise<number> {
   const changes = new ChangeSignal();
   const events = new AbortController();
-  void watchEvents(`${client.baseUrl}/api/v1/builds/${executionId}/events`, changes, events.signal);
+  void watchEvents(
+    `${client.baseUrl}/api/v1/builds/${executionId}/events`,
+    client.authorization(),
+    changes,
+    events.signal,
+  );
   try {
     return await printUntilDone(client, executionId, changes);
   } finally {
@@ -227,9 +277,14 @@ class ChangeSignal {
 }
 
 /** Reads the build's Server-Sent Events and signals each one; ends quietly on any failure. */
-async function watchEvents(url: string, changes: ChangeSignal, signal: AbortSignal): Promise<void> {
+async function watchEvents(
+  url: string,
+  authorization: Record<string, string>,
+  changes: ChangeSignal,
+  signal: AbortSignal,
+): Promise<void> {
   try {
-    const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
+    const response = await fetch(url, { headers: { accept: 'text/event-stream', ...authorization }, signal });
     if (!response.ok || !response.body) return;
     const reader = response.body.getReader();
     for (;;) {
@@ -290,6 +345,11 @@ function reportFailure(status: number, error: ErrorBody | string, api: string): 
     return status >= 400 && status < 500 ? 2 : 1;
   }
   console.error(`Request rejected (${status} ${error.error ?? ''}): ${error.message ?? ''}`);
+  if (status === 401) {
+    console.error(
+      '  Pass a token with --token or $BUILDMESH_TOKEN ("buildmesh token create --role Developer" on the node\'s machine), or --data-dir <the node\'s data dir>.',
+    );
+  }
   for (const detail of error.details ?? []) {
     console.error(typeof detail === 'string' ? `  - ${detail}` : `  - ${detail.field}: ${detail.message}`);
   }
@@ -300,14 +360,25 @@ type ClientResult<T> = { ok: true; value: T } | { ok: false; status: number; err
 
 /** A minimal JSON client for the node's REST API. */
 class NodeClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | null,
+  ) {}
+
+  /** The Authorization header, when there is a token. */
+  authorization(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<ClientResult<T>> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...this.authorization(),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {

@@ -88,6 +88,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   console.log(`Build Mesh node ${node.agentId} listening on ${node.apiUrl}`);
   console.log(`Mesh: ${node.meshAddresses.join(' ')}`);
   console.log(`Data: ${config.dataDir}`);
+  console.log(`Dashboard (signed in as Admin for 12 h): ${node.signInUrl}`);
 
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
