@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildExecutionListener, BuildExecutor, BuildOutcome } from '../core/build-execution.js';
 import { parseBuildRequest } from '../core/build-request.js';
+import { applyStageUpdate, initialStages } from '../core/build-stages.js';
 import type { OutputInspector } from '../core/canary.js';
 import { frameworksForSdks } from '../core/capabilities.js';
 import { JobRejectedError } from '../core/errors.js';
@@ -10,6 +11,7 @@ import type {
   PeerBuildResult,
   ProducedArtifact,
   ReproducibilityReport,
+  StageResult,
   TestResults,
 } from '../core/models.js';
 import type { PeerCandidate } from '../core/peer-selection.js';
@@ -93,6 +95,26 @@ function fakePeer(behaviour: Behaviour, ran: BuildRequest[]) {
     if (behaviour.reject) throw new JobRejectedError('peer', 'busy');
     ran.push(request);
     listener.onLog('INFO', 'building');
+    const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+    for (const name of ['Clone', 'Restore'] as const) {
+      listener.onStage({ name, status: 'Running', at: at(0) });
+      listener.onStage({ name, status: 'Succeeded', at: at(1) });
+    }
+    listener.onStage({ name: 'Build', status: 'Running', at: at(1) });
+    listener.onStage({
+      name: 'Build',
+      status: 'Succeeded',
+      at: at(2),
+      message: 'Build succeeded',
+      warningsCount: behaviour.warnings ?? 0,
+    });
+    listener.onStage({ name: 'Test', status: 'Running', at: at(2) });
+    listener.onStage({
+      name: 'Test',
+      status: behaviour.failedTests ? 'Failed' : 'Succeeded',
+      at: at(3),
+      message: behaviour.failedTests ? 'Tests failed' : 'Tests passed',
+    });
     listener.onDiagnostics(
       Array.from({ length: behaviour.warnings ?? 0 }, () => ({
         severity: 'warning' as const,
@@ -150,9 +172,12 @@ async function run(executor: CanaryBuildExecutor, body: Record<string, unknown>)
   const results = new Map<string, PeerBuildResult>();
   const artifacts: ProducedArtifact[] = [];
   let report: ReproducibilityReport | null = null;
+  let stages: StageResult[] = initialStages(request.job);
   const listener: BuildExecutionListener = {
     onLog: () => undefined,
-    onStage: () => undefined,
+    onStage: (update) => {
+      stages = applyStageUpdate(stages, update);
+    },
     onCommit: () => undefined,
     onDiagnostics: () => undefined,
     onTestResults: () => undefined,
@@ -168,6 +193,7 @@ async function run(executor: CanaryBuildExecutor, body: Record<string, unknown>)
     results: [...results.values()],
     artifacts,
     report: report as ReproducibilityReport | null,
+    stages,
   };
 }
 
@@ -216,6 +242,36 @@ describe('CanaryBuildExecutor', () => {
     expect(warned.results).toMatchObject([{ status: 'Failed', failedGate: 'warnings', warningsCount: 3 }]);
     expect(warned.artifacts).toEqual([]);
     expect(noisy.ran.get('p2')).toEqual([]);
+  });
+
+  it('marks the Build stage Failed when only the warnings gate failed, keeping its times', async () => {
+    const noisy = setup({ local: { warnings: 3 } }, peers);
+    const { outcome, stages } = await run(noisy.executor, { strategy: 'Canary', maxWarnings: 2 });
+    expect(outcome).toMatchObject({ status: 'Failed', failureKind: 'build' });
+    const byName = new Map(stages.map((stage) => [stage.name, stage]));
+    expect(byName.get('Build')).toMatchObject({
+      status: 'Failed',
+      message: 'Canary failed the warnings gate: 3 warning(s), more than the allowed 2; nothing is published',
+      warningsCount: 3,
+      startTime: '2026-01-01T00:00:01.000Z',
+      endTime: '2026-01-01T00:00:02.000Z',
+    });
+    expect(byName.get('Test')?.status).toBe('Succeeded');
+    expect(stages.filter((stage) => stage.status === 'Failed').map((stage) => stage.name)).toEqual(['Build']);
+
+    // Within the threshold, every stage stays as the canary reported it.
+    const quiet = setup({ local: { warnings: 2 } }, peers);
+    const passed = await run(quiet.executor, { strategy: 'Canary', maxWarnings: 2 });
+    expect(passed.outcome).toEqual({ status: 'Succeeded' });
+    expect(passed.stages.find((stage) => stage.name === 'Build')?.status).toBe('Succeeded');
+  });
+
+  it('leaves the stages alone when a stage of the canary failed already (the tests gate)', async () => {
+    const failing = setup({ local: { failedTests: 1 } }, peers);
+    const { stages } = await run(failing.executor, { strategy: 'Canary' });
+    const failed = stages.filter((stage) => stage.status === 'Failed');
+    expect(failed.map((stage) => [stage.name, stage.message])).toEqual([['Test', 'Tests failed']]);
+    expect(stages.find((stage) => stage.name === 'Build')?.status).toBe('Succeeded');
   });
 
   it('fans out per targetPool, or to every OS when the request named none', async () => {

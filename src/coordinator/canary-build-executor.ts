@@ -4,11 +4,13 @@ import type {
   BuildOutcome,
   StartCheck,
 } from '../core/build-execution.js';
+import type { StageUpdate } from '../core/build-stages.js';
 import {
   compareOutputs,
   deterministicRequest,
   evaluateCanaryGates,
   type ArtifactFiles,
+  type CanaryGate,
   type OutputInspector,
 } from '../core/canary.js';
 import { JobRejectedError, errorMessage } from '../core/errors.js';
@@ -19,6 +21,7 @@ import type {
   PeerBuildResult,
   ProducedArtifact,
   ReproducibilityReport,
+  StageName,
   TestResults,
 } from '../core/models.js';
 import { selectPeer, willingPeers, type BuildDemand, type PeerCandidate } from '../core/peer-selection.js';
@@ -51,7 +54,12 @@ interface PeerRun {
   artifacts: ProducedArtifact[];
   testResults: TestResults | null;
   warnings: number;
+  /** The last update of each stage the peer reported. */
+  stages: Map<StageName, StageUpdate>;
 }
+
+/** The stage a failed canary gate belongs to: warnings are the Build stage's. */
+const GATE_STAGES: Record<CanaryGate, StageName> = { build: 'Build', tests: 'Test', warnings: 'Build' };
 
 /**
  * Canary builds and the reproducibility check (`verify: true`).
@@ -193,6 +201,17 @@ export class CanaryBuildExecutor implements BuildExecutor {
           message: verdict.message,
         });
         const message = `Canary failed on ${primary.result.hostname}: ${verdict.message}. No other peer builds it and nothing is published`;
+        // A gate can fail a build none of whose stages failed (too many warnings): its stage says so.
+        const gateStage = GATE_STAGES[verdict.gate];
+        const last = primary.stages.get(gateStage);
+        if (![...primary.stages.values()].some((update) => update.status === 'Failed')) {
+          listener.onStage({
+            name: gateStage,
+            status: 'Failed',
+            at: last && last.status !== 'Running' ? last.at : this.now().toISOString(),
+            message: `Canary failed the ${verdict.message}; nothing is published`,
+          });
+        }
         listener.onLog('ERROR', message);
         return { status: 'Failed', errorMessage: message, failureKind: 'build' };
       }
@@ -294,11 +313,13 @@ export class CanaryBuildExecutor implements BuildExecutor {
       artifacts: [],
       testResults: null,
       warnings: 0,
+      stages: new Map(),
     };
     listener.onPeerResult?.(done.result);
     const peerListener: BuildExecutionListener = {
       onLog: (level, message) => listener.onLog(level, primary ? message : `[${hostname}] ${message}`),
       onStage: (update) => {
+        done.stages.set(update.name, update);
         if (primary) listener.onStage(update);
       },
       onCommit: (commit) => {
