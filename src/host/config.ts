@@ -41,6 +41,12 @@ export const nodeConfigSchema = z.strictObject({
   meshAllowList: stringList.default([]),
   /** Whether peers may use this machine: Always, WhenIdle or Paused. */
   donationMode: z.enum(['Always', 'WhenIdle', 'Paused']).default('Always'),
+  /** Share of the CPU the mesh may use, 10–100: the priority of dotnet processes and MSBuild's `-m`. */
+  cpuSharePercent: z.coerce.number().int().min(10).max(100).default(100),
+  /** Minutes without keyboard or mouse input after which a WhenIdle desktop counts as idle. */
+  idleAfterMinutes: z.coerce.number().int().min(1).max(1440).default(10),
+  /** What happens to running work when the owner comes back: lower-priority or hand-back. */
+  onUserReturn: z.enum(['lower-priority', 'hand-back']).default('lower-priority'),
   /** How often presence is announced, in milliseconds. */
   presenceIntervalMs: z.coerce.number().int().min(100).max(60_000).default(3000),
   /** A peer not heard from for this long is Offline, in milliseconds. */
