@@ -7,7 +7,8 @@ import { tokenFor } from './node-harness.js';
  * `--token`, unless the test passes its own.
  */
 function withToken(args: string[]): string[] {
-  if (args[0] !== 'build' || args.some((arg) => arg === '--token' || arg.startsWith('--token='))) return args;
+  // A test that names a data dir (or a token) wants the CLI to find its own.
+  if (args[0] !== 'build' || args.some((arg) => /^--(token|data-dir)(=|$)/.test(arg))) return args;
   const apiIndex = args.findIndex((arg) => arg === '--api');
   const api = apiIndex >= 0 ? args[apiIndex + 1] : args.find((arg) => arg.startsWith('--api='))?.slice(6);
   let token: string | undefined;

@@ -1,6 +1,7 @@
 import { buildCommand } from './build-command.js';
 import { meshCommand } from './mesh-command.js';
 import { nodeCommand } from './node-command.js';
+import { tokenCommand } from './token-command.js';
 
 const USAGE = `Build Mesh: a build farm for .NET solutions made of your team's machines.
 
@@ -9,6 +10,7 @@ Usage:
   buildmesh build <repository-url> --ref <ref> --solution <path> [options]
                                            submit a build to a node
   buildmesh mesh join-code                 print a code another machine joins this mesh with
+  buildmesh token create --role <role>     print an API token (Developer, BuildMaster or Admin)
   buildmesh node --join <code>             start a node that joins an existing mesh
   buildmesh help                           show this help
 
@@ -24,6 +26,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return buildCommand(rest);
     case 'mesh':
       return meshCommand(rest);
+    case 'token':
+      return tokenCommand(rest);
     case undefined:
     case 'help':
     case '--help':
