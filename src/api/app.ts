@@ -3,10 +3,13 @@ import Router from '@koa/router';
 import { randomBytes } from 'node:crypto';
 import type { AgentDirectory, AgentHealth } from '../core/agent-view.js';
 import type { ArtifactContent, BuildLogStore, BuildService, Logger } from '../core/ports.js';
+import type { AuditLog } from '../core/audit.js';
+import { auditTrail } from './audit-trail.js';
 import { authenticate, authorize, type ApiAuth } from './auth.js';
 import { HttpError, errorMiddleware } from './error-envelope.js';
 import { bodyLimit, securityHeaders } from './security-headers.js';
 import { agentRoutes } from './routes/agents.js';
+import { auditRoutes } from './routes/audit.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildRoutes } from './routes/builds.js';
 import { staticUi } from './static-ui.js';
@@ -21,6 +24,8 @@ export interface ApiDependencies {
   logs: BuildLogStore;
   artifacts: ArtifactContent;
   agents: AgentDirectory;
+  /** The audit log: state-changing requests are recorded, Admins read it at `/api/v1/audit`. */
+  audit?: AuditLog;
   /** This node's own health, for `/health`. */
   health: () => Promise<AgentHealth>;
   logger: Logger;
@@ -61,6 +66,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
       ms: Math.round(performance.now() - started),
     });
   });
+  if (deps.audit) app.use(auditTrail(deps.audit, logger));
   app.use(errorMiddleware(logger));
   app.use(securityHeaders());
   app.use(bodyLimit());
@@ -84,6 +90,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     buildRoutes(deps.builds, deps.logs),
     artifactRoutes(deps.builds, deps.artifacts),
     agentRoutes(deps.agents),
+    ...(deps.audit ? [auditRoutes(deps.audit)] : []),
     ...(deps.events ? [eventRoutes(deps.events, deps.builds, deps.sseHeartbeatMs)] : []),
     swaggerRoutes(),
   ]) {

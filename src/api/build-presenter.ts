@@ -1,6 +1,7 @@
 import { durationBetween, formatIsoDuration } from '../core/durations.js';
 import { describeDiagnostic } from '../core/diagnostic-format.js';
 import { maskUrlCredentials } from '../core/git-input.js';
+import type { BuildDetailBody, BuildSummaryBody } from '../core/api-schemas.js';
 import type { BuildRecord } from '../core/models.js';
 
 export function buildLinks(executionId: string) {
@@ -14,7 +15,7 @@ function isoDuration(start: string | null, end: string | null): string | null {
 }
 
 /** The status body of `GET /api/v1/builds/{id}`. */
-export function presentBuild(record: BuildRecord, queuePosition: number) {
+export function presentBuild(record: BuildRecord, queuePosition: number): BuildDetailBody {
   const { request } = record;
   const errors = record.diagnostics.filter((d) => d.severity === 'error');
   const warnings = record.diagnostics.filter((d) => d.severity === 'warning');
@@ -68,7 +69,7 @@ export function presentBuild(record: BuildRecord, queuePosition: number) {
 }
 
 /** One row of `GET /api/v1/builds`. */
-export function presentBuildSummary(record: BuildRecord) {
+export function presentBuildSummary(record: BuildRecord): BuildSummaryBody {
   return {
     executionId: record.executionId,
     projectName: record.request.job.projectName,

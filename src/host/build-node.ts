@@ -51,6 +51,7 @@ import { FileBuildLogStore } from './file-build-log-store.js';
 import { LocalMachine } from './local-machine.js';
 import { JsonLogger } from './logger.js';
 import { MeshJobHost } from './mesh-job-host.js';
+import { SqliteAuditStore } from './sqlite-audit-store.js';
 import { SqliteBuildStore } from './sqlite-build-store.js';
 
 /** Strategies a node can run today. */
@@ -101,6 +102,7 @@ export class BuildNode {
       blobs: BlobService;
       cacheService: ActionCacheService;
       store: SqliteBuildStore;
+      audit: SqliteAuditStore;
       logs: FileBuildLogStore;
       timers: NodeJS.Timeout[];
       logger: Logger;
@@ -115,6 +117,7 @@ export class BuildNode {
 
     const jwtSecret = await loadOrCreateJwtSecret(config.dataDir);
     const store = new SqliteBuildStore(join(config.dataDir, 'buildmesh.db'));
+    const audit = new SqliteAuditStore(join(config.dataDir, 'buildmesh.db'));
     const logs = new FileBuildLogStore(join(config.dataDir, 'logs'));
     const contentStore = new ContentStore(join(config.dataDir, 'cas'));
     const capabilities = await detectCapabilities({
@@ -366,6 +369,7 @@ export class BuildNode {
       logs,
       artifacts: contentStore,
       agents: directory,
+      audit,
       health: () => directory.health(agentId),
       metrics: () => metrics.render(),
       events,
@@ -395,6 +399,7 @@ export class BuildNode {
       blobs,
       cacheService,
       store,
+      audit,
       logs,
       timers: [loadTimer],
       logger,
@@ -426,6 +431,7 @@ export class BuildNode {
     await cacheService.stop().catch(() => undefined);
     await mesh.stop();
     logs.close();
+    this.parts.audit.close();
     store.close();
     logger.info('node stopped');
   }

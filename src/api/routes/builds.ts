@@ -1,43 +1,54 @@
 import Router from '@koa/router';
 import { Readable } from 'node:stream';
-import { InvalidArgumentError, type FieldProblem } from '../../core/errors.js';
+import {
+  MAX_PAGE_SIZE,
+  logsQuerySchema,
+  paginationQuerySchema,
+  type BuildAcceptedBody,
+  type BuildPageBody,
+  type CancelResultBody,
+  type ArtifactListBody,
+} from '../../core/api-schemas.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { isTerminalStatus } from '../../core/models.js';
 import type { BuildLogStore, BuildService } from '../../core/ports.js';
 import { buildLinks, presentBuild, presentBuildSummary } from '../build-presenter.js';
 import { readJsonBody } from '../json-body.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;
+export { MAX_PAGE_SIZE };
+
+function firstValues(
+  query: Record<string, string | string[] | undefined>,
+): Record<string, string | undefined> {
+  return Object.fromEntries(
+    Object.entries(query).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]),
+  );
+}
 
 /** `pageNumber` ≥ 1 and `pageSize` 1–100; anything else is a 400 naming the field. */
 export function parsePagination(query: Record<string, string | string[] | undefined>): {
   pageNumber: number;
   pageSize: number;
 } {
-  const problems: FieldProblem[] = [];
-  const read = (name: string, fallback: number) => {
-    const raw = query[name];
-    if (raw === undefined) return fallback;
-    const text = Array.isArray(raw) ? raw[0] : raw;
-    return /^\d+$/.test(text ?? '') ? Number(text) : Number.NaN;
-  };
-  const pageNumber = read('pageNumber', 1);
-  const pageSize = read('pageSize', DEFAULT_PAGE_SIZE);
-  if (!Number.isInteger(pageNumber) || pageNumber < 1) {
-    problems.push({ field: 'pageNumber', message: 'Page number must be greater than 0' });
+  const parsed = paginationQuerySchema.safeParse(firstValues(query));
+  if (!parsed.success) {
+    throw new InvalidArgumentError(
+      parsed.error.issues.map((issue) => ({
+        field: issue.path.map(String).join('.'),
+        message: issue.message,
+      })),
+    );
   }
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-    problems.push({ field: 'pageSize', message: `Page size must be between 1 and ${MAX_PAGE_SIZE}` });
-  }
-  if (problems.length > 0) throw new InvalidArgumentError(problems);
-  return { pageNumber, pageSize };
+  return { pageNumber: parsed.data.pageNumber ?? 1, pageSize: parsed.data.pageSize ?? DEFAULT_PAGE_SIZE };
 }
 
-function parseFollow(raw: unknown): boolean | null {
+function parseFollow(raw: string | string[] | undefined): boolean | null {
   if (raw === undefined) return null;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new InvalidArgumentError([{ field: 'follow', message: 'must be true or false' }]);
+  const parsed = logsQuerySchema.safeParse({ follow: Array.isArray(raw) ? raw[0] : raw });
+  if (!parsed.success)
+    throw new InvalidArgumentError([{ field: 'follow', message: 'must be true or false' }]);
+  return parsed.data.follow === 'true' || parsed.data.follow === '1';
 }
 
 export function buildRoutes(builds: BuildService, logs: BuildLogStore): Router {
@@ -49,7 +60,7 @@ export function buildRoutes(builds: BuildService, logs: BuildLogStore): Router {
     const links = buildLinks(record.executionId);
     ctx.status = 202;
     ctx.set('Location', links.self);
-    ctx.body = {
+    const accepted: BuildAcceptedBody = {
       executionId: record.executionId,
       status: record.status,
       queuePosition,
@@ -59,17 +70,19 @@ export function buildRoutes(builds: BuildService, logs: BuildLogStore): Router {
       traceId: record.traceId,
       links,
     };
+    ctx.body = accepted;
   });
 
   router.get('/', (ctx) => {
     const { pageNumber, pageSize } = parsePagination(ctx.query);
     const page = builds.list({ offset: (pageNumber - 1) * pageSize, limit: pageSize });
-    ctx.body = {
+    const body: BuildPageBody = {
       builds: page.items.map(presentBuildSummary),
       pageNumber,
       pageSize,
       totalCount: page.totalCount,
     };
+    ctx.body = body;
   });
 
   router.get('/:executionId', (ctx) => {
@@ -79,12 +92,13 @@ export function buildRoutes(builds: BuildService, logs: BuildLogStore): Router {
 
   router.post('/:executionId/cancel', (ctx) => {
     const record = builds.cancel(ctx.params.executionId ?? '');
-    ctx.body = {
+    const body: CancelResultBody = {
       executionId: record.executionId,
       status: record.status,
       message:
         record.status === 'Cancelled' ? 'Build cancelled before it started' : 'Build cancellation requested',
     };
+    ctx.body = body;
   });
 
   router.get('/:executionId/logs', (ctx) => {
@@ -101,7 +115,8 @@ export function buildRoutes(builds: BuildService, logs: BuildLogStore): Router {
 
   router.get('/:executionId/artifacts', (ctx) => {
     const record = builds.get(ctx.params.executionId ?? '');
-    ctx.body = { executionId: record.executionId, artifacts: record.artifacts };
+    const body: ArtifactListBody = { executionId: record.executionId, artifacts: record.artifacts };
+    ctx.body = body;
   });
 
   return router;
