@@ -5,6 +5,7 @@ import { errorMessage } from '../../src/core/errors.js';
 import { BuildNode } from '../../src/host/build-node.js';
 import { loadConfig } from '../../src/host/config.js';
 import { JsonLogger } from '../../src/host/logger.js';
+import { checkApiResponse } from './contract.js';
 
 /** Mesh settings for tests: loopback only, no mDNS on real interfaces, quick presence. */
 export const TEST_MESH_FLAGS = {
@@ -77,7 +78,10 @@ export function apiFetch(url: string, init: RequestInit = {}): Promise<Response>
   const headers = new Headers(init.headers);
   const token = tokensByOrigin.get(new URL(url).origin);
   if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
-  return fetch(url, { ...init, headers });
+  return fetch(url, { ...init, headers }).then((response) => {
+    checkApiResponse(init.method ?? 'GET', url, response);
+    return response;
+  });
 }
 
 export async function api<T = Record<string, unknown>>(

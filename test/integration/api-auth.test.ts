@@ -209,6 +209,92 @@ describe('API authentication and roles', () => {
   });
 });
 
+describe('the audit log', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    node = await startTestNode();
+  });
+  afterAll(async () => {
+    await node.stop();
+    await removeDir(node.dataDir);
+  });
+
+  it('records who triggered, cancelled and put agents into maintenance, allowed or not; Admins read it', async () => {
+    const ana = node.node.issueToken('BuildMaster', 600, 'ana');
+    const dan = node.node.issueToken('Developer', 600, 'dan');
+    const as = async (token: string, method: string, path: string, body?: unknown) => {
+      const response = await apiFetch(`${node.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const agentId = node.node.agentId;
+    expect((await as(ana, 'POST', `/api/v1/agents/${agentId}/maintenance`)).status).toBe(200);
+    // With its only agent in maintenance, the build waits in the queue.
+    const triggered = await as(dan, 'POST', '/api/v1/builds', {
+      repositoryUrl: 'file:///nowhere/repo.git',
+      gitRef: 'main',
+      solutionPath: 'App.sln',
+    });
+    expect(triggered.status).toBe(202);
+    const executionId = String(triggered.body.executionId);
+    expect((await as(dan, 'POST', `/api/v1/builds/${executionId}/cancel`)).status).toBe(403);
+    expect((await as(ana, 'POST', `/api/v1/builds/${executionId}/cancel`)).status).toBe(200);
+    expect((await as(ana, 'POST', '/api/v1/builds/00000000-0000-4000-8000-00000000000f/cancel')).status).toBe(
+      404,
+    );
+    expect((await as(ana, 'DELETE', `/api/v1/agents/${agentId}/maintenance`)).status).toBe(200);
+    // Reads are not audited; unauthenticated requests name nobody.
+    await as(dan, 'GET', '/api/v1/builds');
+    expect((await fetch(`${node.url}/api/v1/builds`, { method: 'POST' })).status).toBe(401);
+
+    const log = await api<{ entries: Record<string, unknown>[]; totalCount: number }>(
+      node.url,
+      'GET',
+      '/api/v1/audit',
+    );
+    expect(log.status).toBe(200);
+    expect(log.body.totalCount).toBe(6);
+    const rows = log.body.entries.map((entry) => [
+      entry.subject,
+      entry.role,
+      entry.action,
+      entry.target,
+      entry.outcome,
+      entry.status,
+    ]);
+    expect(rows).toEqual([
+      ['ana', 'BuildMaster', 'agent.maintenance.end', agentId, 'Succeeded', 200],
+      ['ana', 'BuildMaster', 'build.cancel', '00000000-0000-4000-8000-00000000000f', 'Rejected', 404],
+      ['ana', 'BuildMaster', 'build.cancel', executionId, 'Succeeded', 200],
+      ['dan', 'Developer', 'build.cancel', executionId, 'Denied', 403],
+      ['dan', 'Developer', 'build.trigger', executionId, 'Succeeded', 202],
+      ['ana', 'BuildMaster', 'agent.maintenance', agentId, 'Succeeded', 200],
+    ]);
+    const denied = log.body.entries[3]!;
+    expect(denied.message).toContain('needs the BuildMaster role');
+    expect(denied.tokenId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Date.parse(String(denied.timestamp))).toBeGreaterThan(Date.now() - 60_000);
+
+    const page = await api<{ entries: { action: string }[]; pageNumber: number; pageSize: number }>(
+      node.url,
+      'GET',
+      '/api/v1/audit?pageNumber=2&pageSize=4',
+    );
+    expect(page.body.entries.map((entry) => entry.action)).toEqual(['build.trigger', 'agent.maintenance']);
+    expect(page.body).toMatchObject({ pageNumber: 2, pageSize: 4 });
+    const badPage = await api<Envelope>(node.url, 'GET', '/api/v1/audit?pageSize=0');
+    expect(badPage.status).toBe(400);
+    expect((await as(ana, 'GET', '/api/v1/audit')).status).toBe(403);
+  });
+});
+
 describe('buildmesh token create', () => {
   let node: TestNode;
   let emptyDir: string;
