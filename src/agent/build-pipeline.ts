@@ -20,6 +20,7 @@ import { SecretMasker } from '../core/secret-masker.js';
 import { evaluateSolution } from './build-planner.js';
 import type { ContentStore } from './content-store.js';
 import {
+  SOURCE_CONTROL_QUERIES_PROPERTY,
   buildArgs,
   cleanArgs,
   dotnetEnvironment,
@@ -343,7 +344,15 @@ class PipelineRun {
   private async buildStage(): Promise<string> {
     const { job } = this.input.request;
     this.log('INFO', `Building ${job.solutionPath}`);
-    await this.dotnet('Build', buildArgs(job, { clean: this.clean }));
+    const args = buildArgs(job, { clean: this.clean, incremental: this.incremental });
+    if (args.includes(`-p:${SOURCE_CONTROL_QUERIES_PROPERTY}=false`)) {
+      this.log(
+        'INFO',
+        `Incremental build: ${SOURCE_CONTROL_QUERIES_PROPERTY}=false keeps the commit id out of the assemblies, ` +
+          'so only projects whose inputs changed are compiled',
+      );
+    }
+    await this.dotnet('Build', args);
     const counts = this.diagnosticCounts('Build');
     return `Build succeeded. ${counts.warningsCount} Warning(s), ${counts.errorsCount} Error(s)`;
   }

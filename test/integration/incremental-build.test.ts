@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { persistentWorkspaceKey } from '../../src/agent/persistent-workspaces.js';
@@ -70,6 +70,26 @@ describe('Incremental builds reuse the workspace of a repository; Clean builds s
       'src',
     );
 
+  /**
+   * When each project's assembly was last compiled: the modification time of the assembly csc
+   * writes, `obj/Release/<tfm>/<Name>.dll` (MSBuild's incremental build leaves it alone when the
+   * project's compile inputs did not change).
+   */
+  const compiledAt = async (): Promise<Map<string, number>> => {
+    const projects = [...repo.libraryProjects, ...repo.testProjects, repo.appProject ?? ''];
+    const times = new Map<string, number>();
+    for (const project of projects.filter(Boolean)) {
+      const name = basename(project).replace(/\.csproj$/, '');
+      const objDir = join(workspace(), dirname(project), 'obj', 'Release');
+      const [tfm, ...others] = await readdir(objDir);
+      expect(others, `one target framework in ${objDir}`).toEqual([]);
+      times.set(name, (await stat(join(objDir, tfm!, `${name}.dll`))).mtimeMs);
+    }
+    return times;
+  };
+  const recompiled = (before: Map<string, number>, after: Map<string, number>) =>
+    [...after].filter(([name, time]) => before.get(name) !== time).map(([name]) => name);
+
   it('rebuilds an unchanged commit without restoring or testing, and says why', async () => {
     expect(repo.projectCount).toBe(12);
     expect(repo.testProjects).toHaveLength(2);
@@ -79,7 +99,10 @@ describe('Incremental builds reuse the workspace of a repository; Clean builds s
     expect(stage(first, 'Restore')?.message).toMatch(/^Restored/);
     expect(await readFile(join(workspace(), '..', 'state.json'), 'utf8')).toContain(repo.headCommit);
 
+    const beforeSecond = await compiledAt();
+    expect(beforeSecond.size).toBe(12);
     const second = await submit('Incremental');
+    expect(recompiled(beforeSecond, await compiledAt())).toEqual([]);
     expect(second.resolvedCommit).toBe(repo.headCommit);
     expect(stage(second, 'Clone')?.message).toContain('fetched, not cloned');
     expect(stage(second, 'Restore')?.status).toBe('Succeeded');
@@ -96,7 +119,7 @@ describe('Incremental builds reuse the workspace of a repository; Clean builds s
     expect(log).not.toContain('$ dotnet test');
   });
 
-  it('after a one-file change, tests only the test projects whose inputs changed', async () => {
+  it('after a one-file change, compiles only the changed project and tests only the test projects whose inputs changed', async () => {
     // Lib1A is in layer 1: Layer1.Tests depends on it, Layer0.Tests does not.
     const changed = 'src/Lib1A/Calculator.cs';
     const file = join(repo.workingCopyPath, changed);
@@ -106,8 +129,13 @@ describe('Incremental builds reuse the workspace of a repository; Clean builds s
     await git('push', '-q', 'origin', 'main');
     const head = (await git('rev-parse', 'HEAD')).stdout.trim();
 
+    const before = await compiledAt();
     const build = await submit('Incremental');
     expect(build.resolvedCommit).toBe(head);
+    // The new commit must not reach the other 11 assemblies (the SDK's source-control queries
+    // would put it into each one's informational version); the dependents of Lib1A compile against
+    // its reference assembly, which a comment does not change.
+    expect(recompiled(before, await compiledAt())).toEqual(['Lib1A']);
     expect(stage(build, 'Restore')?.message).toMatch(/^No restore needed/);
     expect(stage(build, 'Test')?.message).toBe(
       '3 test(s): 3 passed, 0 failed, 0 skipped; ran Layer1.Tests (inputs changed); ' +
@@ -115,6 +143,7 @@ describe('Incremental builds reuse the workspace of a repository; Clean builds s
     );
     expect(build.testResults).toMatchObject({ total: 3, passed: 3, failed: 0 });
     const log = await logOf(build);
+    expect(log).toContain('-p:EnableSourceControlManagerQueries=false');
     expect(log).toContain('$ dotnet test tests/Layer1.Tests/Layer1.Tests.csproj');
     expect(log).not.toContain('$ dotnet test tests/Layer0.Tests');
   });

@@ -48,6 +48,19 @@ describe('dotnet arguments', () => {
     ).toBe(false);
   });
 
+  it('keeps the commit out of the assemblies of an Incremental build, unless the request sets the property', () => {
+    const off = '-p:EnableSourceControlManagerQueries=false';
+    expect(buildArgs(job, { clean: false, incremental: true })).toContain(off);
+    expect(buildArgs(job, { clean: false })).not.toContain(off);
+    expect(buildArgs(job, { clean: true, incremental: true })).not.toContain(off);
+    const own = buildArgs(
+      { ...job, buildProperties: { enablesourcecontrolmanagerqueries: 'true' } },
+      { clean: false, incremental: true },
+    );
+    expect(own).not.toContain(off);
+    expect(own).toContain('-p:enablesourcecontrolmanagerqueries=true');
+  });
+
   it('reuses the build configuration, framework and RID for test, pack and publish, with --no-build', () => {
     for (const args of [testArgs(job, '/results'), packArgs(job), publishArgs(job)]) {
       expect(args).toContain('--no-build');

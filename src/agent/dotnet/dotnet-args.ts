@@ -10,6 +10,19 @@ export interface VerbOptions {
   clean: boolean;
 }
 
+/**
+ * The SDK asks git for the commit and puts it into every assembly's informational version (and
+ * Source Link), so a new commit changes every project's generated AssemblyInfo and MSBuild
+ * recompiles them all. An Incremental build turns those queries off, unless the request sets the
+ * property itself, so only the projects whose inputs changed compile.
+ */
+export const SOURCE_CONTROL_QUERIES_PROPERTY = 'EnableSourceControlManagerQueries';
+
+/** Whether the request's build properties set `name` (MSBuild property names ignore case). */
+export function setsProperty(job: Pick<BuildJob, 'buildProperties'>, name: string): boolean {
+  return Object.keys(job.buildProperties).some((key) => key.toLowerCase() === name.toLowerCase());
+}
+
 function propertyArgs(job: BuildJob): string[] {
   const properties: string[] = [];
   // A solution names the default platform "Any CPU", a project "AnyCPU": pass only a real choice.
@@ -42,7 +55,13 @@ export function restoreArgs(job: BuildJob, options: VerbOptions & { lockedMode: 
   ];
 }
 
-export function buildArgs(job: BuildJob, options: VerbOptions): string[] {
+/**
+ * `dotnet build` of the solution. `incremental` (an Incremental build in a kept workspace) keeps
+ * the commit out of the assemblies (`SOURCE_CONTROL_QUERIES_PROPERTY`) unless the request sets it.
+ */
+export function buildArgs(job: BuildJob, options: VerbOptions & { incremental?: boolean }): string[] {
+  const stableRevision =
+    options.incremental === true && !options.clean && !setsProperty(job, SOURCE_CONTROL_QUERIES_PROPERTY);
   return [
     'build',
     job.solutionPath,
@@ -53,6 +72,7 @@ export function buildArgs(job: BuildJob, options: VerbOptions): string[] {
     ...frameworkArgs(job),
     ...runtimeArgs(job),
     ...propertyArgs(job),
+    ...(stableRevision ? [`-p:${SOURCE_CONTROL_QUERIES_PROPERTY}=false`] : []),
     ...LOGGER_ARGS,
   ];
 }
