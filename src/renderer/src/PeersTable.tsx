@@ -1,7 +1,14 @@
 import type { AgentView } from '../../core/agent-view.js';
 import { formatOs, formatPercent } from './format.js';
+import { Missing } from './Missing.js';
 import { StatusBadge } from './StatusBadge.js';
 import { agentStatusTone } from './status-tone.js';
+
+const DONATION_LABELS: Record<string, string> = {
+  Always: 'Always',
+  WhenIdle: 'When idle',
+  Paused: 'Paused',
+};
 
 /** The machines of the mesh: what each can build and how busy it is. */
 export function PeersTable({ peers, labelledBy }: { peers: readonly AgentView[]; labelledBy: string }) {
@@ -9,7 +16,7 @@ export function PeersTable({ peers, labelledBy }: { peers: readonly AgentView[];
     <div className="table-scroll" role="region" aria-labelledby={labelledBy} tabIndex={0}>
       <table>
         <caption className="visually-hidden">
-          Peers, with their operating system, .NET SDKs, status and load
+          Peers, with their operating system, .NET SDKs, status, donation mode, load and running task
         </caption>
         <thead>
           <tr>
@@ -17,6 +24,7 @@ export function PeersTable({ peers, labelledBy }: { peers: readonly AgentView[];
             <th scope="col">OS</th>
             <th scope="col">.NET SDKs</th>
             <th scope="col">Status</th>
+            <th scope="col">Donation</th>
             <th scope="col" className="num">
               CPU
             </th>
@@ -42,7 +50,24 @@ export function PeersTable({ peers, labelledBy }: { peers: readonly AgentView[];
               </td>
               <td>
                 <StatusBadge label={peer.status} tone={agentStatusTone(peer.status)} />
-                {peer.currentJob ? <span className="secondary">{peer.currentJob}</span> : null}
+                {peer.currentJob ? (
+                  <span className="secondary">
+                    <span className="visually-hidden">running </span>
+                    {peer.currentJob}
+                  </span>
+                ) : null}
+              </td>
+              <td>
+                {peer.donationMode ? (
+                  <>
+                    {DONATION_LABELS[peer.donationMode] ?? peer.donationMode}
+                    <span className="secondary">
+                      {peer.freeSlots} of {peer.capabilities.maxConcurrentBuilds} slots free
+                    </span>
+                  </>
+                ) : (
+                  <Missing meaning="not reported" />
+                )}
               </td>
               <td className="num">
                 {formatPercent(peer.cpuUsage)}

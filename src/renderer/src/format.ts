@@ -49,3 +49,39 @@ export function formatClockTime(epochMs: number, locale?: string): string {
     second: '2-digit',
   });
 }
+
+/** `1536` → `1.5 KB`; binary multiples, as file managers show them. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** Milliseconds for people: `850 ms`, `4.2 s`, `3 min 5 s`. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const totalSeconds = Math.round(ms / 1000);
+  const minutes = Math.floor(totalSeconds / 60);
+  const seconds = totalSeconds % 60;
+  if (minutes >= 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return minutes > 0 ? `${minutes} min ${seconds} s` : `${seconds} s`;
+}
+
+/** A 0–1 ratio → `75 %`; `—` when there is none. */
+export function formatRatio(ratio: number | null): string {
+  return ratio === null || !Number.isFinite(ratio) ? '—' : `${Math.round(ratio * 100)} %`;
+}
+
+/** The first 12 hex digits of a hash or commit, as git shows them. */
+export function shortHash(hash: string | null): string {
+  return hash ? hash.slice(0, 12) : '—';
+}

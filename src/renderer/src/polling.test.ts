@@ -59,6 +59,20 @@ describe('startPolling', () => {
     controller.abort();
   });
 
+  it('a refresh during a load runs one more load right after it, not two', async () => {
+    const load = vi.fn(() => new Promise<number>((resolve) => setTimeout(() => resolve(1), 1000)));
+    const controller = new AbortController();
+    const poller = startPolling({ load, intervalMs: 60_000, onResult: () => {}, signal: controller.signal });
+    await vi.advanceTimersByTimeAsync(10);
+    poller.refresh();
+    poller.refresh();
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(load).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(load).toHaveBeenCalledTimes(2);
+    controller.abort();
+  });
+
   it('refresh loads now instead of waiting for the tick', async () => {
     const load = vi.fn(() => Promise.resolve(1));
     const controller = new AbortController();

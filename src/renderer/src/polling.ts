@@ -12,7 +12,10 @@ export interface PollOptions<T> {
 }
 
 export interface Poller {
-  /** Loads now instead of waiting for the next tick; does nothing while a load is in flight. */
+  /**
+   * Loads now instead of waiting for the next tick. While a load is in flight, one more load runs
+   * as soon as it settles: the answer in flight may predate the change that asked for the refresh.
+   */
   refresh(): void;
 }
 
@@ -24,11 +27,17 @@ export function startPolling<T>(options: PollOptions<T>): Poller {
   const { load, intervalMs, onResult, signal, now = Date.now } = options;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight = false;
+  let again = false;
 
   const tick = async (): Promise<void> => {
     clearTimeout(timer);
-    if (signal.aborted || inFlight) return;
+    if (signal.aborted) return;
+    if (inFlight) {
+      again = true;
+      return;
+    }
     inFlight = true;
+    again = false;
     let result: PollResult<T>;
     try {
       result = { ok: true, value: await load(signal), at: now() };
@@ -39,7 +48,7 @@ export function startPolling<T>(options: PollOptions<T>): Poller {
     }
     if (signal.aborted) return;
     onResult(result);
-    timer = setTimeout(() => void tick(), intervalMs);
+    timer = setTimeout(() => void tick(), again ? 0 : intervalMs);
   };
 
   signal.addEventListener('abort', () => clearTimeout(timer), { once: true });

@@ -1,4 +1,4 @@
-import type { AgentStatus, BuildStatus } from '../../core/models.js';
+import type { AgentStatus, BuildStatus, StageStatus } from '../../core/models.js';
 
 /** How a status is coloured; the word is always shown too, so colour is never the only cue. */
 export type StatusTone =
@@ -38,6 +38,22 @@ export function agentStatusTone(status: AgentStatus): StatusTone {
       return 'active';
     case 'Maintenance':
     case 'Offline':
+      return 'muted';
+  }
+}
+
+export function stageStatusTone(status: StageStatus): StatusTone {
+  switch (status) {
+    case 'Succeeded':
+      return 'good';
+    case 'Running':
+      return 'active';
+    case 'Pending':
+      return 'waiting';
+    case 'Failed':
+      return 'bad';
+    case 'Skipped':
+    case 'Cancelled':
       return 'muted';
   }
 }

@@ -5,6 +5,11 @@ import { describe, expect, it } from 'vitest';
 import type { AgentView } from '../../core/agent-view.js';
 import { ApiClient, type BuildSummary } from './api-client.js';
 import { App } from './App.js';
+import type { TaskTimelineEntry } from '../../core/models.js';
+import { LogViewer } from './LogViewer.js';
+import type { Route } from './route.js';
+import { SignIn } from './SignIn.js';
+import { Timeline } from './Timeline.js';
 import { BuildsTable } from './BuildsTable.js';
 import { PeersTable } from './PeersTable.js';
 import { PolledSection, type PolledSectionProps } from './PolledSection.js';
@@ -123,7 +128,8 @@ describe('PeersTable', () => {
     expect(text(html)).toContain('this machine');
     expect(text(html)).toContain('Linux x64');
     expect(text(html)).toContain('8.0.404, 10.0.100');
-    expect(text(html)).toContain('Building Contoso.Api');
+    expect(text(html)).toContain('Building running Contoso.Api');
+    expect(text(html)).toContain('Always 0 of 1 slots free');
     expect(text(html)).toContain('63 % 8 cores');
     expect(text(html)).toContain('41 % of 32 GB');
   });
@@ -139,7 +145,8 @@ describe('PeersTable', () => {
 describe('BuildsTable', () => {
   it('shows project, strategy, status, duration and requester', () => {
     const html = render(createElement(BuildsTable, { builds: [build({})], labelledBy: 'builds-heading' }));
-    expect(text(html)).toContain('Contoso.Api Incremental Succeeded 1 min 30 s ana@contoso.dev');
+    expect(text(html)).toContain('Contoso.Api b-1 Incremental Succeeded 1 min 30 s ana@contoso.dev');
+    expect(html).toContain('href="#/builds/b-1"');
   });
 
   it('shows the running stage, the failure reason, and words for missing values', () => {
@@ -166,12 +173,126 @@ describe('BuildsTable', () => {
 });
 
 describe('App', () => {
-  it('first paints both sections loading, with the node address in the header', () => {
-    const client = new ApiClient({ baseUrl: 'http://127.0.0.1:5000', token: null });
-    const html = render(createElement(App, { client, nodeAddress: 'http://127.0.0.1:5000' }));
+  const client = new ApiClient({ baseUrl: 'http://127.0.0.1:5000', token: null });
+  const app = (route: Route) =>
+    render(createElement(App, { client, nodeAddress: 'http://127.0.0.1:5000', initialRoute: route }));
+
+  it('first paints the builds list loading, with navigation and the node address in the header', () => {
+    const html = app({ name: 'builds' });
     expect(html).toContain('<h1>Build Mesh</h1>');
     expect(text(html)).toContain('Node http://127.0.0.1:5000');
-    expect(text(html)).toContain('Loading peers…');
+    expect(html).toContain('<a href="#/builds" aria-current="page">Builds</a>');
+    expect(html).toContain('<a href="#/peers">Peers</a>');
     expect(text(html)).toContain('Loading builds…');
+    expect(text(html)).toContain('Connecting to live updates…');
+  });
+
+  it('paints each screen of the navigation', () => {
+    expect(text(app({ name: 'peers' }))).toContain('Loading peers…');
+    expect(text(app({ name: 'build', executionId: 'b-1' }))).toContain('Loading build…');
+    const form = app({ name: 'new-build', from: null });
+    expect(form).toContain('<label for="field-repositoryUrl">Repository URL</label>');
+    expect(form).toContain('id="field-gitRef"');
+    expect(form).toContain('value="main"');
+    expect(text(form)).toContain('Start build');
+    expect(text(app({ name: 'not-found', path: '/nope' }))).toContain('No such screen: /nope');
+  });
+});
+
+describe('SignIn', () => {
+  it('explains how to get a token, and why it is asked again', () => {
+    const missing = text(render(createElement(SignIn, { reason: 'missing', onToken: () => {} })));
+    expect(missing).toContain('buildmesh token create --role Developer');
+    expect(missing).toContain('API token');
+    const refused = render(createElement(SignIn, { reason: 'refused', onToken: () => {} }));
+    expect(refused).toContain('role="alert"');
+    expect(text(refused)).toContain('did not accept the token');
+  });
+});
+
+const task = (overrides: Partial<TaskTimelineEntry>): TaskTimelineEntry => ({
+  taskId: 'build:src/A/A.csproj',
+  kind: 'build',
+  project: 'src/A/A.csproj',
+  status: 'Succeeded',
+  agentId: 'peer-a',
+  hostname: 'box-a',
+  queuedAt: '2026-01-01T10:00:00.000Z',
+  startTime: '2026-01-01T10:00:00.000Z',
+  endTime: '2026-01-01T10:00:10.000Z',
+  attempt: 1,
+  cache: 'miss',
+  cacheKey: 'k',
+  missReason: null,
+  message: null,
+  outputTreeSha256: null,
+  ...overrides,
+});
+
+describe('Timeline', () => {
+  it('draws one lane per peer and one labelled button per task, the critical path marked', () => {
+    const html = render(
+      createElement(Timeline, {
+        entries: [
+          task({}),
+          task({
+            taskId: 'build:src/B/B.csproj',
+            project: 'src/B/B.csproj',
+            agentId: 'peer-b',
+            hostname: 'box-b',
+            queuedAt: '2026-01-01T10:00:10.000Z',
+            startTime: '2026-01-01T10:00:10.000Z',
+            endTime: '2026-01-01T10:00:20.000Z',
+            cache: 'hit',
+          }),
+        ],
+        nowMs: Date.UTC(2026, 0, 1, 10, 0, 30),
+      }),
+    );
+    expect(html.match(/class="timeline-lane"/g)).toHaveLength(2);
+    expect(html).toContain(
+      'aria-label="build A.csproj on box-a: Succeeded, cache miss, 10 s, on the critical path"',
+    );
+    expect(html).toContain('class="bar bar-hit critical"');
+    expect(text(html)).toContain('Critical path (2 tasks, 20 s)');
+  });
+
+  it('says why there is no chart for whole builds and before any task starts', () => {
+    expect(text(render(createElement(Timeline, { entries: [], nowMs: 0 })))).toContain('No project tasks.');
+    const pending = render(
+      createElement(Timeline, {
+        entries: [task({ status: 'Pending', startTime: null, endTime: null })],
+        nowMs: 0,
+      }),
+    );
+    expect(text(pending)).toContain('No task has started yet. 1 tasks are planned');
+  });
+});
+
+describe('LogViewer', () => {
+  it('shows lines with their time, marks errors, and offers search and the first error', () => {
+    const html = render(
+      createElement(LogViewer, {
+        log: {
+          state: 'streaming',
+          error: null,
+          lines: ['[2026-01-01 10:00:00] INFO: Restoring', '[2026-01-01 10:00:01] ERROR: Build Failed'],
+        },
+      }),
+    );
+    expect(html).toContain('role="log"');
+    expect(text(html)).toContain('2026-01-01 10:00:00 Restoring');
+    expect(html).toContain('class="log-line log-error"');
+    expect(html).toContain('>Jump to first error</button>');
+    expect(text(html)).toContain('Streaming…');
+  });
+
+  it('has designed loading and empty states', () => {
+    expect(
+      text(render(createElement(LogViewer, { log: { state: 'loading', error: null, lines: [] } }))),
+    ).toContain('Loading the log…');
+    expect(
+      text(render(createElement(LogViewer, { log: { state: 'done', error: null, lines: [] } }))),
+    ).toContain('The log is empty so far.');
   });
 });
