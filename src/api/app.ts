@@ -10,6 +10,8 @@ import { HttpError, errorMiddleware } from './error-envelope.js';
 import { bodyLimit, securityHeaders } from './security-headers.js';
 import { agentRoutes } from './routes/agents.js';
 import { auditRoutes } from './routes/audit.js';
+import { configRoutes } from './routes/config.js';
+import type { NodeSettingsService } from '../core/node-settings.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildRoutes } from './routes/builds.js';
 import { staticUi } from './static-ui.js';
@@ -26,6 +28,8 @@ export interface ApiDependencies {
   agents: AgentDirectory;
   /** The audit log: state-changing requests are recorded, Admins read it at `/api/v1/audit`. */
   audit?: AuditLog;
+  /** The node's settings for `/api/v1/config`; absent, the route answers 404. */
+  config?: NodeSettingsService;
   /** This node's own health, for `/health`. */
   health: () => Promise<AgentHealth>;
   logger: Logger;
@@ -91,6 +95,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     artifactRoutes(deps.builds, deps.artifacts),
     agentRoutes(deps.agents),
     ...(deps.audit ? [auditRoutes(deps.audit)] : []),
+    ...(deps.config ? [configRoutes(deps.config)] : []),
     ...(deps.events ? [eventRoutes(deps.events, deps.builds, deps.sseHeartbeatMs)] : []),
     swaggerRoutes(),
   ]) {

@@ -12,7 +12,9 @@ import {
   errorEnvelopeSchema,
   eventsQuerySchema,
   logsQuerySchema,
+  nodeConfigBodySchema,
   nodeHealthSchema,
+  nodeSettingsPatchBodySchema,
   paginationQuerySchema,
 } from '../core/api-schemas.js';
 
@@ -355,6 +357,38 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     responses: {
       204: { description: 'Admitted.', empty: true },
       404: notFound('No forgotten peer with this id was'),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/config',
+    operationId: 'getNodeConfig',
+    tag: 'Config',
+    summary: "This node's settings",
+    description:
+      "The owner's settings (donation mode, build slots, CPU share, idle threshold, what happens when the " +
+      'owner returns, start at login), facts about the node, and what donation means now: whether it ' +
+      'accepts work and why not, the owner’s activity, the running work and the priority of its processes.',
+    responses: { 200: { description: 'The settings and their effect.', json: nodeConfigBodySchema } },
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/config',
+    operationId: 'updateNodeConfig',
+    tag: 'Config',
+    summary: "Change this node's settings",
+    description:
+      'Applies any subset of the settings at once and keeps them in `<dataDir>/settings.json`, where they ' +
+      'win over config.json, `BUILDMESH_*` and flags on the next start. Paused, or WhenIdle while the owner ' +
+      'is at the machine, makes the node decline offers and announce it to its peers.',
+    requestBody: { schema: nodeSettingsPatchBodySchema, description: 'The settings to change.' },
+    responses: {
+      200: { description: 'The settings now, and their effect.', json: nodeConfigBodySchema },
+      400: badRequest(
+        'The body is not JSON, names no setting, or a field is invalid (each is in `details`).',
+      ),
+      413: { description: 'The body exceeds 16 KB.', json: errorEnvelopeSchema },
+      415: { description: 'The Content-Type is not JSON.', json: errorEnvelopeSchema },
     },
   },
   {

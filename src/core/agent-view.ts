@@ -10,6 +10,8 @@ export interface AgentView {
   status: AgentStatus;
   /** Whether its owner lets the mesh use it: Always, WhenIdle or Paused. */
   donationMode: DonationMode;
+  /** Whether it takes work now (not Paused, not in Maintenance, its owner away when WhenIdle). */
+  acceptingWork?: boolean;
   /** Builds it can still take now. */
   freeSlots: number;
   /** The project of the build it is running, if any. */

@@ -4,6 +4,7 @@ import type { BuildAttempt } from './build-execution.js';
 import { buildJobSchema, buildOptionsSchema } from './build-request.js';
 import type { AgentCapabilities } from './capabilities.js';
 import { DONATION_MODES } from './mesh-messages.js';
+import { nodeConfigViewSchema, nodeSettingsPatchSchema } from './node-settings.js';
 import {
   BUILD_PRIORITIES,
   BUILD_STRATEGIES,
@@ -690,3 +691,17 @@ export type BuildPageBody = z.output<typeof buildPageSchema>;
 export type CancelResultBody = z.output<typeof cancelResultSchema>;
 export type ArtifactListBody = z.output<typeof artifactListSchema>;
 export type NodeHealthBody = z.output<typeof nodeHealthSchema>;
+
+/** `GET` and `PATCH /api/v1/config` answer with the node's settings (src/core/node-settings.ts). */
+export const nodeConfigBodySchema = named(
+  'NodeConfig',
+  nodeConfigViewSchema,
+  "This node's settings, facts about the node, and what donation means now.",
+);
+export const nodeSettingsPatchBodySchema = named(
+  'NodeSettingsPatch',
+  nodeSettingsPatchSchema,
+  'Any subset of the settings; enums are case-insensitive and unknown fields are refused.',
+  undefined,
+  apiRequestSchemaRegistry,
+);

@@ -28,8 +28,8 @@ export function userActivity(idleSeconds: number | null, idleAfterMinutes: numbe
 export interface AcceptanceInput {
   mode: DonationMode;
   activity: UserActivity;
-  /** Build slots free now (`maxParallelBuilds` minus the running ones). */
-  freeSlots: number;
+  /** Build slots free now (`maxParallelBuilds` minus the running ones); omitted, slots are not considered. */
+  freeSlots?: number;
   /** The node was put in Maintenance through the API. */
   maintenance?: boolean;
 }
@@ -50,7 +50,7 @@ export function acceptance({ mode, activity, freeSlots, maintenance = false }: A
     case 'Always':
       break;
   }
-  if (freeSlots <= 0) return { accepting: false, reason: 'no free build slot' };
+  if (freeSlots !== undefined && freeSlots <= 0) return { accepting: false, reason: 'no free build slot' };
   return { accepting: true };
 }
 

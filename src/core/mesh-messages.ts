@@ -78,6 +78,11 @@ export const presenceAnnouncementSchema = z.object({
   arch: shortLabel,
   status: caseInsensitiveEnum(MESH_AGENT_STATUSES),
   donationMode: caseInsensitiveEnum(DONATION_MODES),
+  /**
+   * Whether it takes work now: false while Paused, in Maintenance, or when its owner is at a
+   * WhenIdle machine. Absent from older peers, which count as accepting.
+   */
+  acceptingWork: z.boolean().optional(),
   freeSlots: smallCount,
   maxConcurrentBuilds: smallCount,
   /** Percent, 0–100. */

@@ -51,9 +51,9 @@ export const DEFAULT_NODE_SETTINGS: NodeSettings = {
 };
 
 /** `GET /api/v1/config` and the answer to `PATCH`: the settings, facts about the node, and their effect now. */
-export const nodeConfigViewSchema = z.object({
+export const nodeConfigViewSchema = z.strictObject({
   settings: nodeSettingsSchema,
-  node: z.object({
+  node: z.strictObject({
     /** This node's peer id. */
     agentId: z.string(),
     /** Base URL of this node's REST API. */
@@ -62,7 +62,7 @@ export const nodeConfigViewSchema = z.object({
     meshAddresses: z.array(z.string()),
     cpuCores: z.number().int(),
   }),
-  donation: z.object({
+  donation: z.strictObject({
     /** Whether the node takes new work from peers now. */
     accepting: z.boolean(),
     /** Why not, when it does not. */
@@ -74,7 +74,7 @@ export const nodeConfigViewSchema = z.object({
     /** Builds and project tasks running on this machine now. */
     running: z.array(z.string()),
     /** How dotnet processes run under the CPU share. */
-    processLimits: z.object({ niceness: z.number().int(), maxCpuCount: z.number().int() }),
+    processLimits: z.strictObject({ niceness: z.number().int(), maxCpuCount: z.number().int() }),
   }),
 });
 export type NodeConfigView = z.output<typeof nodeConfigViewSchema>;
@@ -143,4 +143,11 @@ export function mergeStoredSettings(
     else problems.push({ field: key, message: parsed.error.issues[0]?.message ?? 'is invalid' });
   }
   return { settings: settings as NodeSettings, problems };
+}
+
+/** Port: the node's settings as the API reads and changes them. */
+export interface NodeSettingsService {
+  view(): NodeConfigView;
+  /** Applies a validated patch live and persists it. */
+  update(patch: NodeSettingsPatch): Promise<NodeConfigView>;
 }

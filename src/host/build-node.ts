@@ -34,7 +34,7 @@ import { MeshBuildExecutor } from '../coordinator/mesh-build-executor.js';
 import type { BuildExecutor } from '../core/build-execution.js';
 import { NodeEventBus } from '../core/build-events.js';
 import { targetPoolForOs } from '../core/capabilities.js';
-import type { AgentStatus, BuildStrategy } from '../core/models.js';
+import { isTerminalStatus, type AgentStatus, type BuildStatus, type BuildStrategy } from '../core/models.js';
 import type { PeerCandidate } from '../core/peer-selection.js';
 import type { Logger } from '../core/ports.js';
 import { BlobService } from '../mesh/blob-protocol.js';
@@ -44,8 +44,11 @@ import { loadOrCreateIdentity } from '../mesh/mesh-identity.js';
 import { MeshPeerDirectory } from '../mesh/mesh-peer-directory.js';
 import { PresenceService } from '../mesh/presence-service.js';
 import { MeshRemoteJobRunner } from '../mesh/remote-job-runner.js';
-import { decodeJoinCode, loadOrCreateSwarmKey, writeSwarmKey } from '../mesh/swarm-key.js';
+import { decodeJoinCode, encodeJoinCode, loadOrCreateSwarmKey, writeSwarmKey } from '../mesh/swarm-key.js';
 import { AgentSlots } from './agent-slots.js';
+import { DonationController } from './donation-controller.js';
+import { ProcessGovernor } from '../agent/process-governor.js';
+import type { NodeConfigView, NodeSettings, NodeSettingsPatch } from '../core/node-settings.js';
 import type { NodeConfig } from './config.js';
 import { FileBuildLogStore } from './file-build-log-store.js';
 import { LocalMachine } from './local-machine.js';
@@ -109,6 +112,11 @@ export class BuildNode {
       timers: NodeJS.Timeout[];
       logger: Logger;
       tracing: NodeTracing;
+      donation: DonationController;
+      slots: AgentSlots;
+      events: NodeEventBus;
+      swarmKey: Uint8Array;
+      configView: () => NodeConfigView;
     },
   ) {}
 
@@ -154,25 +162,42 @@ export class BuildNode {
     );
 
     const machine = new LocalMachine(agentId, capabilities, config.workspaceDir);
-    const slots = new AgentSlots(config.maxConcurrentBuilds);
+    // The owner's settings: config gives the defaults, settings.json what was changed since.
+    const settingsPath = join(config.dataDir, 'settings.json');
+    const loaded = await DonationController.loadSettings(settingsPath, settingsFromConfig(config), logger);
+    const slots = new AgentSlots(loaded.settings.maxParallelBuilds);
     let maintenance = false;
-    const ownStatus = (): AgentStatus =>
-      maintenance ? 'Maintenance' : slots.free() < slots.capacity ? 'Building' : 'Idle';
-    const livePresence = () => ({
-      status: ownStatus(),
-      freeSlots: maintenance || config.donationMode === 'Paused' ? 0 : slots.free(),
-      cpuUsage: machine.cpuUsage(),
-      memoryUsage: machine.memoryUsage(),
-      currentJob: slots.jobs()[0] ?? null,
+    const donation: DonationController = new DonationController({
+      settingsPath,
+      ...loaded,
+      cpuCores: capabilities.cpuCores,
+      slots,
+      isInMaintenance: () => maintenance,
+      lowerRunning: (niceness) => governor.lowerRunning(niceness),
+      logger,
     });
+    const governor = new ProcessGovernor(() => donation.processLimits());
+    const ownStatus = (): AgentStatus =>
+      maintenance ? 'Maintenance' : slots.jobs().length > 0 ? 'Building' : 'Idle';
+    const livePresence = () => {
+      const accepting = donation.availability().accepting;
+      return {
+        status: ownStatus(),
+        donationMode: donation.settings().donationMode,
+        maxConcurrentBuilds: slots.capacity,
+        acceptingWork: accepting,
+        freeSlots: accepting ? slots.free() : 0,
+        cpuUsage: machine.cpuUsage(),
+        memoryUsage: machine.memoryUsage(),
+        currentJob: slots.jobs()[0] ?? null,
+      };
+    };
     const presence = new PresenceService({
       node: mesh,
       local: {
         hostname: hostname(),
         os: capabilities.os,
         arch: capabilities.arch,
-        donationMode: config.donationMode,
-        maxConcurrentBuilds: config.maxConcurrentBuilds,
         capabilities,
         startedAt: machine.startedAt.toISOString(),
         ...livePresence(),
@@ -184,6 +209,7 @@ export class BuildNode {
     presence.start();
     const refreshPresence = () => presence.update(livePresence());
     slots.onChange(refreshPresence);
+    donation.onChange(refreshPresence);
     const loadTimer = setInterval(refreshPresence, config.presenceIntervalMs);
     loadTimer.unref();
 
@@ -197,6 +223,7 @@ export class BuildNode {
       keepWorkspaces: config.keepWorkspaces,
       workspaceBudgetBytes: config.workspaceBudgetBytes,
       retryDelaysMs: options.retryDelaysMs,
+      governor,
     });
     if (!config.keepWorkspaces)
       await localExecutor.pruneWorkspaces(store.listByStatus(['Queued']).map((r) => r.executionId));
@@ -230,16 +257,12 @@ export class BuildNode {
         workspaceRoot: config.workspaceDir,
         contentStore,
         logger: logger.child('agent'),
+        governor,
       }),
       signer,
       sdkVersion: newestSdk(capabilities.installedSdks),
       keepEntry: (signed) => actionCache.keep(signed),
-      availability: () =>
-        maintenance
-          ? { accepting: false, reason: 'this peer is in Maintenance' }
-          : config.donationMode === 'Paused'
-            ? { accepting: false, reason: 'donation is paused on this peer' }
-            : { accepting: true },
+      availability: () => donation.availability(),
     });
     const jobs = new JobService({
       node: mesh,
@@ -249,8 +272,7 @@ export class BuildNode {
       host: new MeshJobHost({
         tasks: taskHost,
         slots,
-        isInMaintenance: () => maintenance,
-        donationMode: config.donationMode,
+        availability: () => donation.availability(),
         executor: localExecutor,
         blobs,
         contentStore,
@@ -379,6 +401,9 @@ export class BuildNode {
     });
     await coordinator.start();
 
+    let configView = (): NodeConfigView => {
+      throw new Error('the API is not listening yet');
+    };
     const app = createApiApp({
       auth: { secret: jwtSecret, loopbackOnly: isLoopbackHost(config.apiHost) },
       builds: coordinator,
@@ -386,6 +411,13 @@ export class BuildNode {
       artifacts: contentStore,
       agents: directory,
       audit,
+      config: {
+        view: () => configView(),
+        update: async (patch) => {
+          await donation.update(patch);
+          return configView();
+        },
+      },
       health: () => directory.health(agentId),
       metrics: () => metrics.render(),
       events,
@@ -400,6 +432,11 @@ export class BuildNode {
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const apiUrl = `http://${host}:${address.port}`;
+    configView = () => ({
+      settings: donation.settings(),
+      node: { agentId, apiUrl, meshAddresses, cpuCores: capabilities.cpuCores },
+      donation: donationView(donation, slots),
+    });
     logger.info('node started', { apiUrl, dataDir: config.dataDir, agentId, meshAddresses });
     // A wildcard bind answers on loopback too; a browser cannot open 0.0.0.0 everywhere.
     const signInHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : host;
@@ -420,6 +457,11 @@ export class BuildNode {
       timers: [loadTimer],
       logger,
       tracing,
+      donation,
+      slots,
+      events,
+      swarmKey,
+      configView,
     });
   }
 
@@ -429,6 +471,65 @@ export class BuildNode {
    */
   issueToken(role: Role, ttlSeconds: number, subject?: string): string {
     return mintToken(this.jwtSecret, { role, ttlSeconds, subject }).token;
+  }
+
+  /** The owner's settings, the node's address and what donation means now (`GET /api/v1/config`). */
+  configView(): NodeConfigView {
+    return this.parts.configView();
+  }
+
+  /** Applies validated settings live and keeps them in `<dataDir>/settings.json` (the tray, `PATCH /api/v1/config`). */
+  async updateSettings(patch: NodeSettingsPatch): Promise<NodeConfigView> {
+    await this.parts.donation.update(patch);
+    return this.parts.configView();
+  }
+
+  /**
+   * Feeds the owner's idle time (seconds since the last input; null when unknown). Without it, as
+   * on a headless node, WhenIdle counts the machine as idle. The desktop shell polls Electron's
+   * `powerMonitor.getSystemIdleTime()`.
+   */
+  setIdleSeconds(seconds: number | null): void {
+    this.parts.donation.setIdleSeconds(seconds);
+  }
+
+  /** Calls `listener` whenever settings, activity or running work change (the tray redraws). */
+  onStateChange(listener: () => void): void {
+    this.parts.donation.onChange(listener);
+    this.parts.slots.onChange(listener);
+  }
+
+  /** Calls `listener` when a build this node coordinates (launched from this machine) ends. */
+  onBuildFinished(
+    listener: (build: { executionId: string; projectName: string; status: BuildStatus }) => void,
+  ): () => void {
+    const { events, coordinator } = this.parts;
+    return events.subscribe((event) => {
+      if (event.type !== 'status' || event.executionId === null) return;
+      const { status } = event.data as { status: BuildStatus };
+      if (!isTerminalStatus(status)) return;
+      const record = coordinator.get(event.executionId);
+      listener({ executionId: record.executionId, projectName: record.request.job.projectName, status });
+    });
+  }
+
+  /** A join code for this node's mesh (its key and addresses): a secret, like a password. */
+  joinCode(): string {
+    const addresses = this.meshAddresses.filter((address) => !address.includes('/ip4/0.0.0.0/'));
+    return encodeJoinCode({ swarmKey: this.parts.swarmKey, addresses });
+  }
+
+  /**
+   * Before quitting: takes no more work, hands peers' work back when asked (their coordinators run
+   * it elsewhere), then waits for what still runs, at most `timeoutMs`. Resolves with the work
+   * still running at the deadline.
+   */
+  async drain(options: { handBack: boolean; timeoutMs: number }): Promise<string[]> {
+    const { donation, slots } = this.parts;
+    donation.drain('this peer is shutting down', options.handBack);
+    const deadline = Date.now() + options.timeoutMs;
+    while (slots.jobs().length > 0 && Date.now() < deadline) await sleep(200);
+    return slots.jobs();
   }
 
   /** Stops in reverse order: API, coordinator (running builds end), mesh services, logs, store. */
@@ -478,6 +579,31 @@ async function meshBootstrap(config: NodeConfig, joinCode: string | undefined): 
     await writeFile(rememberedPath, `${JSON.stringify(remembered, null, 2)}\n`);
   }
   return [...new Set([...config.meshBootstrap, ...remembered])];
+}
+
+/** The owner's settings as config gives them, before `settings.json` overrides them. */
+function settingsFromConfig(config: NodeConfig): NodeSettings {
+  return {
+    donationMode: config.donationMode,
+    maxParallelBuilds: config.maxConcurrentBuilds,
+    cpuSharePercent: config.cpuSharePercent,
+    idleAfterMinutes: config.idleAfterMinutes,
+    onUserReturn: config.onUserReturn,
+    startAtLogin: false,
+  };
+}
+
+/** What donation means on this node now, for `GET /api/v1/config` and the tray. */
+function donationView(donation: DonationController, slots: AgentSlots): NodeConfigView['donation'] {
+  const now = donation.acceptanceNow();
+  return {
+    accepting: now.accepting,
+    reason: now.accepting ? null : now.reason,
+    userActivity: donation.activity(),
+    idleSeconds: donation.idleSeconds(),
+    running: slots.jobs(),
+    processLimits: donation.processLimits(),
+  };
 }
 
 /** The newest SDK installed (`10.0.401`), recorded in the cache entries this machine signs. */

@@ -2,19 +2,20 @@ import type { ContentStore } from '../agent/content-store.js';
 import type { LocalBuildExecutor } from '../agent/local-build-executor.js';
 import { readManifest, syncSources } from '../agent/source-snapshot.js';
 import { manifestBlobs } from '../core/source-manifest.js';
+import type { Acceptance } from '../core/donation.js';
 import type { JobOffer } from '../core/job-messages.js';
 import type { Logger } from '../core/ports.js';
 import type { BlobService } from '../mesh/blob-protocol.js';
 import type { JobDecision, JobHost } from '../mesh/job-protocol.js';
-import type { AgentSlots } from './agent-slots.js';
+import { runHandBackable, type AgentSlots } from './agent-slots.js';
 import type { ProjectTaskHost } from './project-task-host.js';
 
 const PARALLEL_BLOB_FETCHES = 8;
 
 export interface MeshJobHostOptions {
   slots: AgentSlots;
-  isInMaintenance: () => boolean;
-  donationMode: 'Always' | 'WhenIdle' | 'Paused';
+  /** Whether this machine takes work from peers now (donation mode, idle time, Maintenance). */
+  availability: () => Acceptance;
   executor: LocalBuildExecutor;
   blobs: Pick<BlobService, 'fetchBlob'>;
   contentStore: ContentStore;
@@ -24,9 +25,10 @@ export interface MeshJobHostOptions {
 }
 
 /**
- * How this machine answers job offers from peers: it rejects them (with the reason) while in
- * Maintenance, Paused, or without a free slot; otherwise it fetches the sources from the
- * offering peer's CAS (each file it lacks, once) and runs the build in its own workspace.
+ * How this machine answers job offers from peers: it rejects them (with the reason) while it does
+ * not donate (Maintenance, Paused, its owner is at a WhenIdle machine) or has no free slot;
+ * otherwise it fetches the sources from the offering peer's CAS (each file it lacks, once) and
+ * runs the build in its own workspace. Accepted work can be handed back while it runs.
  */
 export class MeshJobHost implements JobHost {
   constructor(private readonly options: MeshJobHostOptions) {}
@@ -39,28 +41,25 @@ export class MeshJobHost implements JobHost {
         async (sha256s, signal) => {
           await this.fetchMissing(fromPeerId, sha256s, signal);
         },
+        'peer',
       );
     }
-    if (this.options.isInMaintenance()) return { accept: false, reason: 'this peer is in Maintenance' };
-    if (this.options.donationMode === 'Paused')
-      return { accept: false, reason: 'donation is paused on this peer' };
-    const release = this.options.slots.tryAcquire(offer.request.job.projectName);
-    if (!release)
+    const available = this.options.availability();
+    if (!available.accepting) return { accept: false, reason: available.reason };
+    const lease = this.options.slots.tryAcquireForPeer(offer.request.job.projectName);
+    if (!lease)
       return { accept: false, reason: `no free build slot (${this.options.slots.capacity} in use)` };
     return {
       accept: true,
-      run: async ({ signal, listener }) => {
-        try {
-          return await this.options.executor.execute(offer.request, {
-            signal,
+      run: ({ signal, listener }) =>
+        runHandBackable(lease, signal, (leased) =>
+          this.options.executor.execute(offer.request, {
+            signal: leased,
             listener,
             fetchSources: (directory, fetchSignal) =>
               this.fetchSources(fromPeerId, offer, directory, fetchSignal),
-          });
-        } finally {
-          release();
-        }
-      },
+          }),
+        ),
     };
   }
 

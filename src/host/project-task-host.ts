@@ -7,7 +7,7 @@ import type { PreparedSources, RemoteJobRunner, TaskDispatcher } from '../core/m
 import type { BuildRequest, TestResults } from '../core/models.js';
 import { NOOP_TRACER, traceAgentRun, type Tracer } from '../core/tracing.js';
 import type { JobDecision } from '../mesh/job-protocol.js';
-import type { AgentSlots } from './agent-slots.js';
+import { runHandBackable, type AgentSlots } from './agent-slots.js';
 
 const KEPT_LOG_LINES = 400;
 
@@ -31,15 +31,30 @@ export interface ProjectTaskHostOptions {
 export class ProjectTaskHost {
   constructor(private readonly options: ProjectTaskHostOptions) {}
 
+  /**
+   * Accepts or declines a task. A peer's task (`from: 'peer'`) can be handed back while it runs:
+   * it then ends as an infrastructure failure and its coordinator reschedules it elsewhere.
+   */
   consider(
     job: { request: BuildRequest; task: TaskSpec; manifestSha256: string },
     fetchBlobs: (sha256s: readonly string[], signal: AbortSignal) => Promise<void>,
+    from: 'peer' | 'self' = 'self',
   ): JobDecision {
     const available = this.options.availability();
     if (!available.accepting) return { accept: false, reason: available.reason };
-    const release = this.options.slots.tryAcquire(`${job.request.job.projectName}: ${job.task.taskId}`);
-    if (!release)
-      return { accept: false, reason: `no free build slot (${this.options.slots.capacity} in use)` };
+    const label = `${job.request.job.projectName}: ${job.task.taskId}`;
+    const noSlot = `no free build slot (${this.options.slots.capacity} in use)`;
+    if (from === 'peer') {
+      const lease = this.options.slots.tryAcquireForPeer(label);
+      if (!lease) return { accept: false, reason: noSlot };
+      return {
+        accept: true,
+        run: ({ signal, listener }) =>
+          runHandBackable(lease, signal, (leased) => this.run(job, fetchBlobs, leased, listener)),
+      };
+    }
+    const release = this.options.slots.tryAcquire(label);
+    if (!release) return { accept: false, reason: noSlot };
     return {
       accept: true,
       run: async ({ signal, listener }) => {
