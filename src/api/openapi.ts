@@ -111,10 +111,13 @@ function componentSchemas(): Record<string, JsonObject> {
   return all;
 }
 
-function refTo(schema: z.ZodType): JsonObject {
+/** `what` names the body in the error, e.g. `GET /api/v1/builds 200`. */
+function refTo(schema: z.ZodType, what: string): JsonObject {
   const id = apiSchemaRegistry.get(schema)?.id ?? apiRequestSchemaRegistry.get(schema)?.id;
   if (!id)
-    throw new Error('Every request and response body of the API must be a named schema of api-schemas.ts');
+    throw new Error(
+      `The body of ${what} is not a named schema: register it with named() in src/core/api-schemas.ts`,
+    );
   return { $ref: COMPONENT_URI(id) };
 }
 
@@ -140,7 +143,12 @@ function headerObjects(headers: Record<string, string> | undefined): JsonObject 
   );
 }
 
-function responseObject(status: number, spec: ApiResponseSpec, rateLimited: boolean): JsonObject {
+function responseObject(
+  status: number,
+  spec: ApiResponseSpec,
+  rateLimited: boolean,
+  where: string,
+): JsonObject {
   const headers: JsonObject = { ...headerObjects(spec.headers) };
   if (rateLimited) {
     for (const name of Object.keys(RATE_LIMIT_HEADERS))
@@ -151,7 +159,10 @@ function responseObject(status: number, spec: ApiResponseSpec, rateLimited: bool
   if ('json' in spec) {
     const example = status >= 400 ? errorExample(status, spec.description) : exampleOf(spec.json);
     response.content = {
-      'application/json': { schema: refTo(spec.json), ...(example === undefined ? {} : { example }) },
+      'application/json': {
+        schema: refTo(spec.json, `${where} ${status}`),
+        ...(example === undefined ? {} : { example }),
+      },
     };
   } else if ('media' in spec) {
     response.content = Object.fromEntries(
@@ -266,7 +277,7 @@ function operationObject(operation: ApiOperation): JsonObject {
       description: operation.requestBody.description,
       content: {
         'application/json': {
-          schema: refTo(operation.requestBody.schema),
+          schema: refTo(operation.requestBody.schema, `the request of ${operation.method} ${operation.path}`),
           ...(Object.keys(examples).length > 0 ? { examples } : {}),
         },
       },
@@ -275,7 +286,10 @@ function operationObject(operation: ApiOperation): JsonObject {
   result.responses = Object.fromEntries(
     Object.entries(responses)
       .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([status, spec]) => [status, responseObject(Number(status), spec, rateLimited)]),
+      .map(([status, spec]) => [
+        status,
+        responseObject(Number(status), spec, rateLimited, `${operation.method} ${operation.path}`),
+      ]),
   );
   return result;
 }

@@ -37,14 +37,7 @@ export interface RemoteJobRunner {
    */
   run(
     peerId: string,
-    job: {
-      request: BuildRequest;
-      attempt: number;
-      source: PreparedSources;
-      task?: TaskSpec;
-      /** The coordinator's span for this job; sent with the offer so the peer continues the trace. */
-      traceparent?: string;
-    },
+    job: { request: BuildRequest; attempt: number; source: PreparedSources; task?: TaskSpec },
     options: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome>;
 }
@@ -58,14 +51,7 @@ export interface TaskDispatcher {
    */
   run(
     peerId: string,
-    job: {
-      request: BuildRequest;
-      attempt: number;
-      source: PreparedSources;
-      task: TaskSpec;
-      /** The coordinator's span for this task; the peer that runs it continues the trace. */
-      traceparent?: string;
-    },
+    job: { request: BuildRequest; attempt: number; source: PreparedSources; task: TaskSpec },
     options: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome>;
 }

@@ -54,8 +54,6 @@ import { FileBuildLogStore } from './file-build-log-store.js';
 import { LocalMachine } from './local-machine.js';
 import { JsonLogger } from './logger.js';
 import { MeshJobHost } from './mesh-job-host.js';
-import { startTracing, type NodeTracing } from './tracing.js';
-import { traceAgentRun } from '../core/tracing.js';
 import { SqliteAuditStore } from './sqlite-audit-store.js';
 import { SqliteBuildStore } from './sqlite-build-store.js';
 
@@ -111,7 +109,6 @@ export class BuildNode {
       logs: FileBuildLogStore;
       timers: NodeJS.Timeout[];
       logger: Logger;
-      tracing: NodeTracing;
       donation: DonationController;
       slots: AgentSlots;
       events: NodeEventBus;
@@ -152,9 +149,6 @@ export class BuildNode {
     });
     await mesh.start();
     const agentId = mesh.peerId;
-    // Off, with the no-op tracer, unless OTEL_* variables configure an exporter.
-    const tracing = startTracing({ config: config.tracing, agentId, hostname: hostname(), logger });
-    const { tracer } = tracing;
     const meshAddresses = mesh.multiaddrs();
     await writeFile(
       join(config.dataDir, 'mesh', 'addresses.json'),
@@ -232,12 +226,7 @@ export class BuildNode {
       execute: async (request, run) => {
         const release = await slots.acquire(request.job.projectName, run.signal);
         try {
-          return await traceAgentRun(
-            tracer,
-            { request, agentId, parent: run.span, remote: false },
-            run.listener,
-            (listener) => localExecutor.execute(request, { ...run, listener }),
-          );
+          return await localExecutor.execute(request, run);
         } finally {
           release();
         }
@@ -267,8 +256,6 @@ export class BuildNode {
     const jobs = new JobService({
       node: mesh,
       logger,
-      tracer,
-      agentId,
       host: new MeshJobHost({
         tasks: taskHost,
         slots,
@@ -307,7 +294,6 @@ export class BuildNode {
       logger,
       retryDelaysMs: options.retryDelaysMs,
       sleep,
-      tracer,
     });
     const notReproducible = new NotReproducibleProjects(
       join(config.dataDir, 'action-cache', 'not-reproducible.json'),
@@ -336,8 +322,7 @@ export class BuildNode {
         evaluationCacheDir: join(config.dataDir, 'evaluation-cache'),
         sdkFingerprint: capabilities.installedSdks.join(','),
       }),
-      tracer,
-      dispatcher: new MeshTaskDispatcher({ localAgentId: agentId, local: taskHost, remote, tracer }),
+      dispatcher: new MeshTaskDispatcher({ localAgentId: agentId, local: taskHost, remote }),
       cache: new MeshTaskCache({
         store: actionCache,
         contentStore,
@@ -397,7 +382,6 @@ export class BuildNode {
       newId: randomUUID,
       metrics,
       events,
-      tracer,
     });
     await coordinator.start();
 
@@ -456,7 +440,6 @@ export class BuildNode {
       logs,
       timers: [loadTimer],
       logger,
-      tracing,
       donation,
       slots,
       events,
@@ -548,8 +531,6 @@ export class BuildNode {
     await blobs.stop().catch(() => undefined);
     await cacheService.stop().catch(() => undefined);
     await mesh.stop();
-    // The last spans (the builds just stopped) are exported before the node goes.
-    await this.parts.tracing.shutdown();
     logs.close();
     this.parts.audit.close();
     store.close();

@@ -24,18 +24,11 @@ export interface TestNode {
 
 /** Starts a real node in-process on 127.0.0.1, a free port and a fresh data dir. */
 export async function startTestNode(
-  options: {
-    dataDir?: string;
-    maxConcurrentBuilds?: number;
-    bootstrap?: string[];
-    joinCode?: string;
-    /** The environment the config reads (`OTEL_*` for tracing); empty by default. */
-    env?: NodeJS.ProcessEnv;
-  } = {},
+  options: { dataDir?: string; maxConcurrentBuilds?: number; bootstrap?: string[]; joinCode?: string } = {},
 ): Promise<TestNode> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'buildmesh-node-')));
   const config = loadConfig({
-    env: options.env ?? {},
+    env: {},
     flags: {
       dataDir,
       apiPort: '0',
