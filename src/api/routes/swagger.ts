@@ -62,7 +62,8 @@ function swaggerUiDirectory(): string {
 export function swaggerRoutes(): Router {
   const router = new Router({ prefix: '/swagger' });
   const directory = swaggerUiDirectory();
-  const specJson = JSON.stringify(openApiSpec());
+  // Built on the first request, not at start-up: a documentation slip must not stop a build node.
+  let specJson: string | undefined;
 
   router.get('/', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
@@ -74,6 +75,7 @@ export function swaggerRoutes(): Router {
   router.get('/v1/swagger.json', (ctx) => {
     ctx.type = 'application/json; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
+    specJson ??= JSON.stringify(openApiSpec());
     ctx.body = specJson;
   });
 
