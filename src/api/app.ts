@@ -7,6 +7,8 @@ import type { AuditLog } from '../core/audit.js';
 import { auditTrail } from './audit-trail.js';
 import { authenticate, authorize, type ApiAuth } from './auth.js';
 import { HttpError, errorMiddleware } from './error-envelope.js';
+import { cors } from './cors.js';
+import { rateLimit, type RateLimits } from './rate-limit.js';
 import { bodyLimit, securityHeaders } from './security-headers.js';
 import { agentRoutes } from './routes/agents.js';
 import { auditRoutes } from './routes/audit.js';
@@ -22,6 +24,10 @@ import type { NodeEventBus } from '../core/build-events.js';
 export interface ApiDependencies {
   /** Bearer tokens: every `/api/v1` route needs one (see `requiredAccess` in auth.ts). */
   auth: ApiAuth;
+  /** Per-client limits; the defaults are 1000/min overall and 10/min on `POST /api/v1/builds`. */
+  rateLimits?: RateLimits;
+  /** Origins allowed to call the API from a browser (CORS); none by default. */
+  corsOrigins?: readonly string[];
   builds: BuildService;
   logs: BuildLogStore;
   artifacts: ArtifactContent;
@@ -73,8 +79,12 @@ export function createApiApp(deps: ApiDependencies): Koa {
   if (deps.audit) app.use(auditTrail(deps.audit, logger));
   app.use(errorMiddleware(logger));
   app.use(securityHeaders());
+  app.use(cors(deps.corsOrigins ?? []));
   app.use(bodyLimit());
+  // Who called is known before the limiter (it keys by user), refusals come after it (so
+  // failed attempts are limited too).
   app.use(authenticate(deps.auth));
+  app.use(rateLimit(deps.rateLimits, deps.auth.now));
   app.use(authorize(deps.auth));
 
   const root = new Router();

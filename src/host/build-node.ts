@@ -390,6 +390,11 @@ export class BuildNode {
     };
     const app = createApiApp({
       auth: { secret: jwtSecret, loopbackOnly: isLoopbackHost(config.apiHost) },
+      rateLimits: {
+        overallPerMinute: config.rateLimitPerMinute,
+        buildsPerMinute: config.buildRateLimitPerMinute,
+      },
+      corsOrigins: config.corsOrigins,
       builds: coordinator,
       logs,
       artifacts: contentStore,

@@ -90,4 +90,27 @@ describe('loadConfig', () => {
     expect(envNameOf('maxConcurrentBuilds')).toBe('BUILDMESH_MAX_CONCURRENT_BUILDS');
     expect(flagNameOf('apiPort')).toBe('--api-port');
   });
+  it('reads the API limits and the CORS allow-list, and refuses origins that are not origins', () => {
+    const defaults = loadConfig({ env: {}, flags: { dataDir } });
+    expect(defaults).toMatchObject({
+      corsOrigins: [],
+      rateLimitPerMinute: 1000,
+      buildRateLimitPerMinute: 10,
+    });
+    const set = loadConfig({
+      env: { BUILDMESH_CORS_ORIGINS: 'https://ci.example.com, http://localhost:3000' },
+      flags: { dataDir, buildRateLimitPerMinute: '50' },
+    });
+    expect(set.corsOrigins).toEqual(['https://ci.example.com', 'http://localhost:3000']);
+    expect(set.buildRateLimitPerMinute).toBe(50);
+    const bad = problems(() =>
+      loadConfig({
+        env: { BUILDMESH_CORS_ORIGINS: '*,https://x.example.com/path' },
+        flags: { dataDir, rateLimitPerMinute: '0' },
+      }),
+    );
+    expect(bad.filter((p) => p.startsWith('corsOrigins.')).length).toBe(2);
+    expect(bad.join('\n')).toContain('each origin must be scheme://host[:port]');
+    expect(bad.some((p) => p.startsWith('rateLimitPerMinute:'))).toBe(true);
+  });
 });

@@ -29,6 +29,23 @@ export const nodeConfigSchema = z.strictObject({
   apiHost: z.string().min(1).default('127.0.0.1'),
   /** Port of the REST API; 0 picks a free port. */
   apiPort: z.coerce.number().int().min(0).max(65535).default(5000),
+  /**
+   * Origins (`https://dashboard.example.com`) whose pages may call the API from a browser. Empty:
+   * CORS is closed, and only pages the node serves itself can use the API.
+   */
+  corsOrigins: stringList
+    .pipe(
+      z.array(
+        z.string().refine((origin) => /^https?:\/\/[^/?#\s]+$/i.test(origin), {
+          message: 'each origin must be scheme://host[:port], e.g. https://ci.example.com (no path, no *)',
+        }),
+      ),
+    )
+    .default([]),
+  /** Requests per minute a client (a token's subject, or an IP without one) may make; `/health` is exempt. */
+  rateLimitPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** `POST /api/v1/builds` per minute per client. */
+  buildRateLimitPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(10),
   /** How many builds this machine runs at once, its own and its peers' (its build slots). */
   maxConcurrentBuilds: z.coerce.number().int().min(1).max(64).default(1),
   /** Mesh listen multiaddrs. The default binds every interface on a fixed port: mesh traffic is encrypted and key-gated. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../src/core/errors.js';
 import { BuildNode } from '../../src/host/build-node.js';
-import { loadConfig } from '../../src/host/config.js';
+import { loadConfig, type NodeConfigInput } from '../../src/host/config.js';
 import { JsonLogger } from '../../src/host/logger.js';
 import { checkApiResponse } from './contract.js';
 
@@ -22,13 +22,31 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
+/**
+ * Rate limits of test nodes: high, because tests legitimately post many builds and poll quickly.
+ * A test of the limits themselves passes `productionRateLimits`.
+ */
+const TEST_RATE_LIMITS = { rateLimitPerMinute: '100000', buildRateLimitPerMinute: '10000' } as const;
+
 /** Starts a real node in-process on 127.0.0.1, a free port and a fresh data dir. */
+
 export async function startTestNode(
-  options: { dataDir?: string; maxConcurrentBuilds?: number; bootstrap?: string[]; joinCode?: string } = {},
+  options: {
+    dataDir?: string;
+    maxConcurrentBuilds?: number;
+    bootstrap?: string[];
+    joinCode?: string;
+    /** The environment the config reads (`OTEL_*` for tracing); empty by default. */
+    env?: NodeJS.ProcessEnv;
+    /** Keep the production rate limits (1000/min, 10 builds/min) instead of the raised test ones. */
+    productionRateLimits?: boolean;
+    /** More config keys, as flags (`{ corsOrigins: 'https://a.example' }`). */
+    config?: Partial<Record<keyof NodeConfigInput, string>>;
+  } = {},
 ): Promise<TestNode> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'buildmesh-node-')));
   const config = loadConfig({
-    env: {},
+    env: options.env ?? {},
     flags: {
       dataDir,
       apiPort: '0',
@@ -36,6 +54,8 @@ export async function startTestNode(
       maxConcurrentBuilds: String(options.maxConcurrentBuilds ?? 1),
       ...TEST_MESH_FLAGS,
       meshBootstrap: (options.bootstrap ?? []).join(','),
+      ...(options.productionRateLimits ? {} : TEST_RATE_LIMITS),
+      ...options.config,
     },
   });
   const node = await BuildNode.start({

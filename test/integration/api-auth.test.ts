@@ -175,6 +175,20 @@ describe('API authentication and roles', () => {
     expect([401, 403]).not.toContain((await fetch(`${node.url}/`)).status);
   });
 
+  it('keeps CORS closed without an allow-list', async () => {
+    const response = await apiFetch(`${node.url}/api/v1/agents`, {
+      headers: { origin: 'http://localhost:3000' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${node.url}/api/v1/agents`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.status).toBe(403);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('puts the security headers on every response', async () => {
     for (const path of ['/health', '/api/v1/builds', '/api/v1/nothing']) {
       const response = await apiFetch(`${node.url}${path}`);
@@ -206,6 +220,107 @@ describe('API authentication and roles', () => {
       expect(response.status).toBe(413);
       expect(((await response.json()) as Envelope).error).toBe('Payload Too Large');
     }
+  });
+});
+
+describe('rate limits and CORS', () => {
+  let node: TestNode;
+  const allowedOrigin = 'http://dashboard.example:8080';
+
+  beforeAll(async () => {
+    node = await startTestNode({ productionRateLimits: true, config: { corsOrigins: allowedOrigin } });
+  });
+  afterAll(async () => {
+    await node.stop();
+    await removeDir(node.dataDir);
+  });
+
+  it('refuses the 11th build request of a minute with 429 and Retry-After, per user', async () => {
+    const limited = node.node.issueToken('Developer', 600, 'eager-script');
+    const post = (token: string) =>
+      apiFetch(`${node.url}/api/v1/builds`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        // Invalid on purpose: counted like any build request, and nothing runs.
+        body: '{}',
+      });
+    const remaining: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const response = await post(limited);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('x-ratelimit-limit')).toBe('10');
+      remaining.push(response.headers.get('x-ratelimit-remaining') ?? '');
+      const reset = Number(response.headers.get('x-ratelimit-reset'));
+      expect(reset).toBeGreaterThan(Date.now() / 1000);
+      expect(reset).toBeLessThanOrEqual(Date.now() / 1000 + 61);
+    }
+    expect(remaining).toEqual(['9', '8', '7', '6', '5', '4', '3', '2', '1', '0']);
+
+    const eleventh = await post(limited);
+    expect(eleventh.status).toBe(429);
+    const retryAfter = Number(eleventh.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(eleventh.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(await eleventh.json()).toMatchObject({
+      error: 'Rate limit exceeded',
+      message: `Too many requests. Please retry after ${retryAfter} seconds.`,
+      retryAfter,
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      timestamp: expect.any(String),
+      details: [],
+    });
+
+    // The same user may still read (the overall limit), and another user may still build.
+    const read = await apiFetch(`${node.url}/api/v1/builds`, {
+      headers: { authorization: `Bearer ${limited}` },
+    });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-ratelimit-limit')).toBe('1000');
+    expect(Number(read.headers.get('x-ratelimit-remaining'))).toBeLessThan(1000);
+    expect((await post(node.node.issueToken('Developer', 600, 'someone-else'))).status).toBe(400);
+
+    // Without a token the client is its IP, and refusals are limited too; /health is exempt.
+    const anonymous = await fetch(`${node.url}/api/v1/agents`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('x-ratelimit-limit')).toBe('1000');
+    const health = await fetch(`${node.url}/health`);
+    expect(health.status).toBe(200);
+    expect(health.headers.get('x-ratelimit-limit')).toBeNull();
+  });
+
+  it('answers only allowed origins, and their preflights without a token', async () => {
+    const allowed = await apiFetch(`${node.url}/api/v1/agents`, { headers: { origin: allowedOrigin } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('X-RateLimit-Remaining');
+    expect(allowed.headers.get('vary')).toContain('Origin');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
+
+    const other = await apiFetch(`${node.url}/api/v1/agents`, {
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+
+    // Preflights carry no token; they are answered before authentication.
+    const preflight = (origin: string) =>
+      fetch(`${node.url}/api/v1/builds`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+    const ok = await preflight(allowedOrigin);
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
+    expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(ok.headers.get('access-control-allow-headers')).toContain('Authorization');
+    const refused = await preflight('https://evil.example');
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    expect(((await refused.json()) as Envelope).message).toContain('corsOrigins');
   });
 });
 
