@@ -35,6 +35,19 @@ const libraryOwners = [
   { names: ['libsql'], owner: 'host' },
   { names: ['node:child_process', 'child_process'], owner: 'agent' },
   { names: ['electron'], owner: 'main|preload' },
+  // Tracing: the SDK exports over the network and is set up once per node in src/host/tracing.ts.
+  // Everything else (coordinator, mesh, core) uses the Tracer port of src/core/tracing.ts, the API
+  // included, so spans are parented explicitly and a node without tracing loads no OpenTelemetry.
+  {
+    names: [
+      '@opentelemetry/api',
+      '@opentelemetry/sdk-node',
+      '@opentelemetry/sdk-trace-base',
+      '@opentelemetry/exporter-trace-otlp-http',
+      '@opentelemetry/resources',
+    ],
+    owner: 'host',
+  },
 ];
 const libp2pPatterns = ['libp2p', '@libp2p/*', '@chainsafe/*', 'it-*', '@multiformats/*'];
 

@@ -16,6 +16,8 @@ import { configRoutes } from './routes/config.js';
 import type { NodeSettingsService } from '../core/node-settings.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildRoutes } from './routes/builds.js';
+import { repositoryRoutes } from './routes/repositories.js';
+import type { RepositoryBrowser } from '../core/repository-solutions.js';
 import { staticUi } from './static-ui.js';
 import { eventRoutes } from './routes/events.js';
 import { swaggerRoutes } from './routes/swagger.js';
@@ -32,6 +34,8 @@ export interface ApiDependencies {
   logs: BuildLogStore;
   artifacts: ArtifactContent;
   agents: AgentDirectory;
+  /** Lists a repository's solutions for a ref (`/api/v1/repositories/solutions`); absent, it answers 404. */
+  repositories?: RepositoryBrowser;
   /** The audit log: state-changing requests are recorded, Admins read it at `/api/v1/audit`. */
   audit?: AuditLog;
   /** The node's settings for `/api/v1/config`; absent, the route answers 404. */
@@ -104,6 +108,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     buildRoutes(deps.builds, deps.logs),
     artifactRoutes(deps.builds, deps.artifacts),
     agentRoutes(deps.agents),
+    repositoryRoutes(deps.repositories),
     ...(deps.audit ? [auditRoutes(deps.audit)] : []),
     ...(deps.config ? [configRoutes(deps.config)] : []),
     ...(deps.events ? [eventRoutes(deps.events, deps.builds, deps.sseHeartbeatMs)] : []),

@@ -17,6 +17,7 @@ import {
   nodeSettingsPatchBodySchema,
   paginationQuerySchema,
 } from '../core/api-schemas.js';
+import { solutionListSchema, solutionsQuerySchema } from '../core/repository-solutions.js';
 
 /** A response body: JSON described by a zod schema, or another media type described in words. */
 export type ApiResponseSpec =
@@ -74,7 +75,7 @@ const notFound = (what: string): ApiResponseSpec => ({
 });
 
 const SSE_DESCRIPTION =
-  'A Server-Sent Events stream. Each event has an `id`, an `event` (`status`, `stage`, `log` or `peer`) ' +
+  'A Server-Sent Events stream. Each event has an `id`, an `event` (`status`, `stage`, `log`, `task` or `peer`) ' +
   'and a JSON `data` line; a `: heartbeat` comment is sent while quiet. Resume with the `Last-Event-ID` ' +
   'header (or `lastEventId`) from what the node still buffers.';
 
@@ -275,6 +276,25 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     query: eventsQuerySchema,
     requestHeaders: { 'Last-Event-ID': 'Resume after this event id.' },
     responses: { 200: { description: 'The event stream.', media: ['text/event-stream'] } },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/repositories/solutions',
+    operationId: 'listRepositorySolutions',
+    tag: 'Repositories',
+    summary: "A repository's solutions at a ref",
+    description:
+      'Resolves `gitRef` with `git ls-remote`, fetches that one commit into a bare cache on this node, and lists ' +
+      'its solution and project files (solutions first), so a build form can offer them. The ref and URL follow ' +
+      'the rules of a build request.',
+    query: solutionsQuerySchema,
+    responses: {
+      200: { description: 'The commit the ref resolved to and its solutions.', json: solutionListSchema },
+      400: badRequest(
+        'A field is invalid, the repository cannot be read, or the ref is not in it (each problem names its field in `details`).',
+      ),
+      404: notFound('Listing solutions is not enabled on this node, so the route was'),
+    },
   },
   {
     method: 'GET',

@@ -16,6 +16,8 @@ import {
 import type { BuildLogStore, BuildPage, BuildStore, Logger } from '../core/ports.js';
 import type { BuildMetrics } from './build-metrics.js';
 import type { NodeEventBus } from '../core/build-events.js';
+import { NOOP_TRACER, buildAttributes, recordOutcome, type Tracer } from '../core/tracing.js';
+import { durationBetween } from '../core/durations.js';
 
 export interface BuildCoordinatorOptions {
   store: BuildStore;
@@ -31,6 +33,8 @@ export interface BuildCoordinatorOptions {
   metrics?: BuildMetrics;
   /** Live events for SSE subscribers. */
   events?: NodeEventBus;
+  /** Spans `BuildOrchestrator.ExecuteBuild` and `BuildOrchestrator.ExecuteBuildPipeline` per build. */
+  tracer?: Tracer;
 }
 
 export interface SubmittedBuild {
@@ -58,11 +62,13 @@ export class BuildCoordinator {
   private readonly running = new Map<string, RunningBuild>();
   private readonly logger: Logger;
   private readonly now: () => Date;
+  private readonly tracer: Tracer;
   private stopping = false;
 
   constructor(private readonly options: BuildCoordinatorOptions) {
     this.logger = options.logger.child('coordinator');
     this.now = options.now ?? (() => new Date());
+    this.tracer = options.tracer ?? NOOP_TRACER;
     options.executor.onCapacityChange?.(() => this.pump());
   }
 
@@ -294,6 +300,26 @@ export class BuildCoordinator {
       queueReason: null,
     }));
     this.options.metrics?.buildStarted(build.record);
+    // The build's trace id is its record's traceId (the execution id's hex digits), so the id the
+    // API shows finds the trace in Jaeger.
+    const span = this.tracer.startSpan('BuildOrchestrator.ExecuteBuild', {
+      kind: 'server',
+      traceId: build.record.traceId,
+      attributes: {
+        ...buildAttributes(request),
+        'build.priority': request.priority,
+        'build.targetPool': request.targetPool,
+        'build.queueWaitSeconds': secondsBetween(build.record.queuedAt, build.record.startTime),
+      },
+    });
+    const pipeline = this.tracer.startSpan('BuildOrchestrator.ExecuteBuildPipeline', {
+      parent: span,
+      attributes: {
+        'build.project': request.job.projectName,
+        'build.strategy': request.strategy,
+        'build.executionId': executionId,
+      },
+    });
     this.appendLog(
       executionId,
       'INFO',
@@ -360,8 +386,14 @@ export class BuildCoordinator {
 
     let outcome: BuildOutcome;
     try {
-      outcome = await this.options.executor.execute(request, { signal: controller.signal, listener });
+      outcome = await this.options.executor.execute(request, {
+        signal: controller.signal,
+        listener,
+        span: pipeline,
+      });
     } catch (error) {
+      pipeline.fail(error);
+      span.fail(error);
       outcome = {
         status: 'Failed',
         errorMessage: `Agent failed: ${errorMessage(error)}`,
@@ -386,9 +418,14 @@ export class BuildCoordinator {
       errorMessage: outcome.status === 'Succeeded' ? null : outcome.errorMessage,
     }));
     this.options.metrics?.buildFinished(build.record);
+    recordOutcome(pipeline, outcome);
+    pipeline.end();
     this.appendLog(executionId, status === 'Succeeded' ? 'INFO' : 'ERROR', `Build ${status}`);
     await this.options.logs.complete(executionId);
     this.logger.info('build finished', { executionId, status });
+    recordOutcome(span, outcome);
+    span.setAttributes({ 'build.duration': secondsBetween(build.record.startTime, build.record.endTime) });
+    span.end();
   }
 
   private save(record: BuildRecord): BuildRecord {
@@ -415,4 +452,10 @@ export class BuildCoordinator {
     this.options.logs.append(executionId, line);
     this.options.events?.publish('log', executionId, line);
   }
+}
+
+/** Seconds from one ISO time to another; undefined when either is missing. */
+function secondsBetween(from: string | null, to: string | null): number | undefined {
+  const ms = durationBetween(from, to);
+  return ms === null ? undefined : ms / 1000;
 }

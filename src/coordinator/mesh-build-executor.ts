@@ -3,6 +3,7 @@ import type {
   BuildExecutionListener,
   BuildExecutor,
   BuildOutcome,
+  BuildRunOptions,
   StartCheck,
 } from '../core/build-execution.js';
 import { isStageEnabled } from '../core/build-stages.js';
@@ -18,6 +19,7 @@ import { STAGE_NAMES, type BuildRequest } from '../core/models.js';
 import { selectPeer, type BuildDemand } from '../core/peer-selection.js';
 import type { Logger } from '../core/ports.js';
 import { DEFAULT_RETRY_DELAYS_MS } from '../core/retry.js';
+import { NOOP_TRACER, StageSpans, recordOutcome, type TraceSpan, type Tracer } from '../core/tracing.js';
 
 export interface MeshBuildExecutorOptions {
   localAgentId: string;
@@ -31,6 +33,8 @@ export interface MeshBuildExecutorOptions {
   maxAttempts?: number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => Date;
+  /** Spans per attempt (`BuildOrchestrator.Attempt`) and for the clone done here. */
+  tracer?: Tracer;
 }
 
 /**
@@ -61,10 +65,8 @@ export class MeshBuildExecutor implements BuildExecutor {
     this.options.peers.onChange(listener);
   }
 
-  async execute(
-    request: BuildRequest,
-    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
-  ): Promise<BuildOutcome> {
+  async execute(request: BuildRequest, { signal, listener, span }: BuildRunOptions): Promise<BuildOutcome> {
+    const tracer = this.options.tracer ?? NOOP_TRACER;
     const maxAttempts = this.options.maxAttempts ?? 3;
     const delays = this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const excluded = new Set<string>();
@@ -97,19 +99,26 @@ export class MeshBuildExecutor implements BuildExecutor {
       listener.onAttempt?.(record);
       listener.onLog('INFO', `Attempt ${attempt}/${maxAttempts} on ${record.hostname} (${peer.agentId})`);
 
+      const attemptSpan = tracer.startSpan('BuildOrchestrator.Attempt', {
+        kind: 'client',
+        parent: span,
+        attributes: { 'build.attempt': attempt, 'build.agent': peer.agentId },
+      });
       let outcome: BuildOutcome;
       try {
         if (peer.agentId === this.options.localAgentId) {
-          outcome = await this.options.local.execute(request, { signal, listener });
+          outcome = await this.options.local.execute(request, { signal, listener, span: attemptSpan });
         } else {
-          sources ??= await this.options.sources.prepare(request, { signal, listener });
+          sources ??= await prepareTraced(this.options.sources, tracer, span, request, signal, listener);
           outcome = await this.options.remote.run(
             peer.agentId,
-            { request, attempt, source: sources },
+            { request, attempt, source: sources, traceparent: attemptSpan.traceparent },
             { signal, listener },
           );
         }
       } catch (error) {
+        attemptSpan.fail(error);
+        attemptSpan.end();
         if (error instanceof JobRejectedError) {
           // Not an attempt: the peer never started; try the next one at once.
           excluded.add(peer.agentId);
@@ -126,6 +135,8 @@ export class MeshBuildExecutor implements BuildExecutor {
         outcome = this.outcomeOfError(error, request, signal);
       }
 
+      recordOutcome(attemptSpan, outcome);
+      attemptSpan.end();
       const lost = outcome.status === 'Failed' && outcome.failureKind === 'infrastructure';
       // That peer now holds a workspace of this repository and solution: the next Incremental build goes there.
       if (!lost && (request.strategy === 'Incremental' || request.strategy === 'Clean'))
@@ -176,6 +187,26 @@ export class MeshBuildExecutor implements BuildExecutor {
       if (name !== 'Clone' && isStageEnabled(request.job, name))
         listener.onStage({ name, status: 'Pending', at, message: null });
     }
+  }
+}
+
+/** Clones through `sources` with the Clone stage as a `BuildStage.Clone` span under `parent`. */
+export async function prepareTraced(
+  sources: SourcePreparer,
+  tracer: Tracer,
+  parent: TraceSpan | undefined,
+  request: BuildRequest,
+  signal: AbortSignal,
+  listener: BuildExecutionListener,
+): Promise<PreparedSources> {
+  const stages = new StageSpans(tracer, parent, listener);
+  try {
+    const prepared = await sources.prepare(request, { signal, listener: stages.listener });
+    stages.close();
+    return prepared;
+  } catch (error) {
+    stages.close(error);
+    throw error;
   }
 }
 

@@ -3,6 +3,7 @@ import type {
   BuildExecutionListener,
   BuildExecutor,
   BuildOutcome,
+  BuildRunOptions,
   StartCheck,
 } from '../core/build-execution.js';
 import { isStageEnabled } from '../core/build-stages.js';
@@ -22,6 +23,14 @@ import type { Logger } from '../core/ports.js';
 import type { BuildPlanner, PlannedTask } from '../core/project-tasks.js';
 import { DEFAULT_RETRY_DELAYS_MS } from '../core/retry.js';
 import { createSchedulingPolicy, type FreePeer, type ReadyTask } from '../core/task-scheduler.js';
+import {
+  NOOP_TRACER,
+  StageSpans,
+  inSpan,
+  recordOutcome,
+  type TraceSpan,
+  type Tracer,
+} from '../core/tracing.js';
 import { demandOf, outcomeOfError } from './mesh-build-executor.js';
 
 export interface TaskBuildExecutorOptions {
@@ -38,6 +47,12 @@ export interface TaskBuildExecutorOptions {
   /** How long a peer that declined a task is left alone. */
   declineBackoffMs?: number;
   now?: () => Date;
+  /**
+   * The build's stages as `BuildStage.*` spans, planning (`BuildOrchestrator.PlanTasks`), each
+   * cache lookup (`BuildCache.Lookup`) and each task handed to a peer (`BuildOrchestrator.DispatchTask`,
+   * whose traceparent the peer continues).
+   */
+  tracer?: Tracer;
 }
 
 /**
@@ -65,8 +80,25 @@ export class TaskBuildExecutor implements BuildExecutor {
 
   async execute(
     request: BuildRequest,
-    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
+    { signal, listener: outer, span }: BuildRunOptions,
   ): Promise<BuildOutcome> {
+    const tracer = this.options.tracer ?? NOOP_TRACER;
+    const stages = new StageSpans(tracer, span, outer);
+    try {
+      return await this.executeStages(request, signal, stages, span);
+    } finally {
+      stages.close();
+    }
+  }
+
+  private async executeStages(
+    request: BuildRequest,
+    signal: AbortSignal,
+    stages: StageSpans,
+    span: TraceSpan | undefined,
+  ): Promise<BuildOutcome> {
+    const { listener } = stages;
+    const tracer = this.options.tracer ?? NOOP_TRACER;
     let sources: PreparedSources;
     try {
       sources = await this.options.sources.prepare(request, { signal, listener });
@@ -77,7 +109,19 @@ export class TaskBuildExecutor implements BuildExecutor {
     listener.onLog('INFO', `Planning the project graph of ${request.job.solutionPath}`);
     let tasks: PlannedTask[];
     try {
-      const plan = await this.options.planner.plan(request, sources.manifestSha256, signal);
+      const plan = await inSpan(
+        tracer,
+        'BuildOrchestrator.PlanTasks',
+        { parent: span, attributes: { 'build.solution': request.job.solutionPath } },
+        async (planSpan) => {
+          const planned = await this.options.planner.plan(request, sources.manifestSha256, signal);
+          planSpan.setAttributes({
+            'build.projectCount': planned.projectCount,
+            'build.taskCount': planned.tasks.length,
+          });
+          return planned;
+        },
+      );
       tasks = plan.tasks;
       const counts = countByKind(tasks);
       listener.onLog(
@@ -95,7 +139,11 @@ export class TaskBuildExecutor implements BuildExecutor {
           listener.onStage({ name, status: 'Skipped', at, message: 'Not run: planning failed' });
       return { status: 'Failed', errorMessage: message, failureKind: 'build' };
     }
-    const run = new TaskRun(this.options, request, sources, tasks, signal, listener, now);
+    const run = new TaskRun(this.options, request, sources, tasks, signal, listener, now, {
+      tracer,
+      stages,
+      span,
+    });
     return run.execute();
   }
 }
@@ -160,6 +208,7 @@ class TaskRun {
     private readonly signal: AbortSignal,
     private readonly listener: BuildExecutionListener,
     private readonly now: () => string,
+    private readonly trace: { tracer: Tracer; stages: StageSpans; span: TraceSpan | undefined },
   ) {
     this.policy = createSchedulingPolicy(
       { tasks: tasks.map((task) => ({ id: task.taskId, cost: task.cost, dependencies: task.dependencies })) },
@@ -257,10 +306,24 @@ class TaskRun {
     task.state = 'lookup';
     const { planned } = task;
     const started = this.now();
+    const span = this.trace.tracer.startSpan('BuildCache.Lookup', {
+      parent: this.trace.span,
+      attributes: {
+        'build.task.id': planned.taskId,
+        'build.task.kind': planned.kind,
+        'build.task.project': planned.project,
+        'cache.key': planned.cacheKey.key,
+      },
+    });
     try {
       const found = await cache.lookup(
         { cacheKey: planned.cacheKey, kind: planned.kind, project: planned.project },
         this.controller.signal,
+      );
+      span.setAttributes(
+        found.hit
+          ? { 'cache.hit': true, 'cache.source': found.source }
+          : { 'cache.hit': false, 'cache.missReason': found.explanation.slice(0, 500) },
       );
       if (this.controller.signal.aborted) {
         task.state = 'cancelled';
@@ -272,6 +335,7 @@ class TaskRun {
         this.update(task, { cache: 'miss', missReason: found.explanation });
       }
     } catch (error) {
+      span.fail(error);
       if (this.controller.signal.aborted) {
         task.state = 'cancelled';
         this.update(task, { status: 'Cancelled', endTime: this.now() });
@@ -279,6 +343,8 @@ class TaskRun {
         task.state = 'ready';
         this.update(task, { cache: 'miss', missReason: `the lookup failed: ${errorMessage(error)}` });
       }
+    } finally {
+      span.end();
     }
     this.wake();
   }
@@ -429,6 +495,17 @@ class TaskRun {
         produced.signed = output;
       },
     };
+    const span = this.trace.tracer.startSpan('BuildOrchestrator.DispatchTask', {
+      kind: 'client',
+      parent: this.trace.stages.spanOf(stageOf(planned.kind)) ?? this.trace.span,
+      attributes: {
+        'build.task.id': planned.taskId,
+        'build.task.kind': planned.kind,
+        'build.task.project': planned.project,
+        'build.agent': peerId,
+        'build.attempt': task.attempt,
+      },
+    });
     let outcome: BuildOutcome;
     try {
       outcome = await this.options.dispatcher.run(
@@ -444,17 +521,23 @@ class TaskRun {
             cacheKey: planned.cacheKey.key,
             place,
           },
+          traceparent: span.traceparent,
         },
         { signal: this.controller.signal, listener: taskListener },
       );
     } catch (error) {
       if (error instanceof JobRejectedError) {
+        span.setAttributes({ 'build.task.declined': error.reason });
+        span.end();
         this.declined(task, peerId, error.reason, prefix);
         this.release(peerId);
         return;
       }
+      span.fail(error);
       outcome = outcomeOfError(error, this.request, this.controller.signal);
     }
+    recordOutcome(span, outcome);
+    span.end();
     try {
       await this.settle(task, peerId, outcome, produced.signed, diagnostics, prefix);
     } finally {

@@ -1,5 +1,6 @@
 import type { SignedActionCacheEntry } from './action-cache.js';
 import type { StageUpdate } from './build-stages.js';
+import type { TraceSpan } from './tracing.js';
 import type {
   BuildRequest,
   Diagnostic,
@@ -58,12 +59,17 @@ export type BuildOutcome =
       failureKind: 'build' | 'infrastructure';
     };
 
+/** How a build is run: cancel signal, where its events go, and (when traced) the span it belongs to. */
+export interface BuildRunOptions {
+  signal: AbortSignal;
+  listener: BuildExecutionListener;
+  /** The caller's span; the executor's spans are its children. */
+  span?: TraceSpan;
+}
+
 /** Port: something that can run a whole build (this machine's agent, or a peer through the mesh). */
 export interface BuildExecutor {
-  execute(
-    request: BuildRequest,
-    options: { signal: AbortSignal; listener: BuildExecutionListener },
-  ): Promise<BuildOutcome>;
+  execute(request: BuildRequest, options: BuildRunOptions): Promise<BuildOutcome>;
   /** Checked before a queued build starts; a build that cannot start stays Queued with the reason. */
   checkStart?(request: BuildRequest): StartCheck;
   /** Registers a callback for when `checkStart` may answer differently (a peer appeared, a slot freed). */

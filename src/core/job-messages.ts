@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { signedActionCacheEntrySchema } from './action-cache.js';
+import { traceparentSchema } from './mesh-messages.js';
 import {
   BUILD_PRIORITIES,
   BUILD_STRATEGIES,
@@ -79,7 +80,8 @@ export const jobOfferSchema = z.strictObject({
   source: z.strictObject({ manifestSha256: sha256, commit: z.string().regex(/^[0-9a-f]{40}$/) }),
   /** Present for a project task; absent for a whole build. */
   task: taskSpecSchema.optional(),
-  traceparent: z.string().max(100).optional(),
+  /** The coordinator's span (W3C trace context): the peer's spans join the build's trace. */
+  traceparent: traceparentSchema.optional(),
 });
 export type JobOffer = z.infer<typeof jobOfferSchema>;
 

@@ -37,7 +37,14 @@ export interface RemoteJobRunner {
    */
   run(
     peerId: string,
-    job: { request: BuildRequest; attempt: number; source: PreparedSources; task?: TaskSpec },
+    job: {
+      request: BuildRequest;
+      attempt: number;
+      source: PreparedSources;
+      task?: TaskSpec;
+      /** The coordinator's span for this job; sent with the offer so the peer continues the trace. */
+      traceparent?: string;
+    },
     options: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome>;
 }
@@ -51,7 +58,14 @@ export interface TaskDispatcher {
    */
   run(
     peerId: string,
-    job: { request: BuildRequest; attempt: number; source: PreparedSources; task: TaskSpec },
+    job: {
+      request: BuildRequest;
+      attempt: number;
+      source: PreparedSources;
+      task: TaskSpec;
+      /** The coordinator's span for this task; the peer that runs it continues the trace. */
+      traceparent?: string;
+    },
     options: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome>;
 }

@@ -132,14 +132,14 @@ export class StageSpans {
     inner: BuildExecutionListener,
     private readonly attributes: TraceAttributes = {},
   ) {
+    // Inherits every other callback of `inner` (which may itself delegate through its prototype).
     this.listener = tracer.enabled
-      ? {
-          ...inner,
-          onStage: (update) => {
+      ? Object.assign(Object.create(inner) as BuildExecutionListener, {
+          onStage: (update: StageUpdate) => {
             this.observe(update);
             inner.onStage(update);
           },
-        }
+        })
       : inner;
   }
 
@@ -208,6 +208,52 @@ export async function traceBuildRun(
   } finally {
     span.end();
   }
+}
+
+/** Work a peer runs: a whole build, or one project task of a Distributed or Cached build. */
+export interface AgentWork {
+  request: BuildRequest;
+  task?: { taskId: string; kind: string; project: string };
+  /** The peer running it (this node). */
+  agentId: string;
+  /** The coordinator's span: a span of this process, or the `traceparent` of the offer. */
+  parent: TraceSpan | string | null | undefined;
+  /** True when the work came from another peer over the mesh (span kind server). */
+  remote: boolean;
+}
+
+/**
+ * Runs a peer's work under `BuildAgent.ExecuteBuild` (whole builds, with their stages as
+ * `BuildStage.*` children) or `BuildAgent.ExecuteTask` (project tasks), continuing the
+ * coordinator's trace.
+ */
+export function traceAgentRun(
+  tracer: Tracer,
+  work: AgentWork,
+  listener: BuildExecutionListener,
+  run: (listener: BuildExecutionListener) => Promise<BuildOutcome>,
+): Promise<BuildOutcome> {
+  const { request, task } = work;
+  return traceBuildRun(
+    tracer,
+    task ? 'BuildAgent.ExecuteTask' : 'BuildAgent.ExecuteBuild',
+    {
+      kind: work.remote ? 'server' : 'internal',
+      parent: work.parent,
+      attributes: {
+        'build.project': request.job.projectName,
+        'build.configuration': request.job.configuration,
+        'build.agent': work.agentId || undefined,
+        'build.executionId': request.executionId,
+        'build.strategy': request.strategy,
+        'build.task.id': task?.taskId,
+        'build.task.kind': task?.kind,
+        'build.task.project': task?.project,
+      },
+    },
+    listener,
+    run,
+  );
 }
 
 /** Runs `work` in a child span that fails (and rethrows) when `work` throws. */

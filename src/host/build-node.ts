@@ -26,6 +26,8 @@ import { MeshTaskDispatcher, ProjectTaskHost } from './project-task-host.js';
 import { detectCapabilities } from '../agent/capability-detector.js';
 import { ContentStore } from '../agent/content-store.js';
 import { GitSourcePreparer } from '../agent/git-source-preparer.js';
+import { GitSolutionLister } from '../agent/git/git-solution-lister.js';
+import { publishTaskEvents } from './task-events.js';
 import { LocalBuildExecutor } from '../agent/local-build-executor.js';
 import { sleep } from '../agent/sleep.js';
 import { BuildCoordinator } from '../coordinator/build-coordinator.js';
@@ -54,6 +56,8 @@ import { FileBuildLogStore } from './file-build-log-store.js';
 import { LocalMachine } from './local-machine.js';
 import { JsonLogger } from './logger.js';
 import { MeshJobHost } from './mesh-job-host.js';
+import { startTracing, type NodeTracing } from './tracing.js';
+import { traceAgentRun } from '../core/tracing.js';
 import { SqliteAuditStore } from './sqlite-audit-store.js';
 import { SqliteBuildStore } from './sqlite-build-store.js';
 
@@ -109,6 +113,7 @@ export class BuildNode {
       logs: FileBuildLogStore;
       timers: NodeJS.Timeout[];
       logger: Logger;
+      tracing: NodeTracing;
       donation: DonationController;
       slots: AgentSlots;
       events: NodeEventBus;
@@ -149,6 +154,9 @@ export class BuildNode {
     });
     await mesh.start();
     const agentId = mesh.peerId;
+    // Off, with the no-op tracer, unless OTEL_* variables configure an exporter.
+    const tracing = startTracing({ config: config.tracing, agentId, hostname: hostname(), logger });
+    const { tracer } = tracing;
     const meshAddresses = mesh.multiaddrs();
     await writeFile(
       join(config.dataDir, 'mesh', 'addresses.json'),
@@ -226,7 +234,12 @@ export class BuildNode {
       execute: async (request, run) => {
         const release = await slots.acquire(request.job.projectName, run.signal);
         try {
-          return await localExecutor.execute(request, run);
+          return await traceAgentRun(
+            tracer,
+            { request, agentId, parent: run.span, remote: false },
+            run.listener,
+            (listener) => localExecutor.execute(request, { ...run, listener }),
+          );
         } finally {
           release();
         }
@@ -256,6 +269,8 @@ export class BuildNode {
     const jobs = new JobService({
       node: mesh,
       logger,
+      tracer,
+      agentId,
       host: new MeshJobHost({
         tasks: taskHost,
         slots,
@@ -294,6 +309,7 @@ export class BuildNode {
       logger,
       retryDelaysMs: options.retryDelaysMs,
       sleep,
+      tracer,
     });
     const notReproducible = new NotReproducibleProjects(
       join(config.dataDir, 'action-cache', 'not-reproducible.json'),
@@ -322,7 +338,8 @@ export class BuildNode {
         evaluationCacheDir: join(config.dataDir, 'evaluation-cache'),
         sdkFingerprint: capabilities.installedSdks.join(','),
       }),
-      dispatcher: new MeshTaskDispatcher({ localAgentId: agentId, local: taskHost, remote }),
+      tracer,
+      dispatcher: new MeshTaskDispatcher({ localAgentId: agentId, local: taskHost, remote, tracer }),
       cache: new MeshTaskCache({
         store: actionCache,
         contentStore,
@@ -374,7 +391,7 @@ export class BuildNode {
     const coordinator: BuildCoordinator = new BuildCoordinator({
       store,
       logs,
-      executor,
+      executor: publishTaskEvents(executor, events),
       agent: { agentId, hostname: hostname(), targetType: targetPoolForOs(capabilities.os) },
       logger,
       maxConcurrentBuilds: COORDINATION_LIMIT,
@@ -382,6 +399,7 @@ export class BuildNode {
       newId: randomUUID,
       metrics,
       events,
+      tracer,
     });
     await coordinator.start();
 
@@ -399,6 +417,7 @@ export class BuildNode {
       logs,
       artifacts: contentStore,
       agents: directory,
+      repositories: new GitSolutionLister({ cacheDir: join(config.dataDir, 'repository-cache') }),
       audit,
       config: {
         view: () => configView(),
@@ -445,6 +464,7 @@ export class BuildNode {
       logs,
       timers: [loadTimer],
       logger,
+      tracing,
       donation,
       slots,
       events,
@@ -536,6 +556,8 @@ export class BuildNode {
     await blobs.stop().catch(() => undefined);
     await cacheService.stop().catch(() => undefined);
     await mesh.stop();
+    // The last spans (the builds just stopped) are exported before the node goes.
+    await this.parts.tracing.shutdown();
     logs.close();
     this.parts.audit.close();
     store.close();

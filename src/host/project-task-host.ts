@@ -5,6 +5,7 @@ import { JobRejectedError } from '../core/errors.js';
 import type { TaskSpec } from '../core/job-messages.js';
 import type { PreparedSources, RemoteJobRunner, TaskDispatcher } from '../core/mesh-ports.js';
 import type { BuildRequest, TestResults } from '../core/models.js';
+import { NOOP_TRACER, traceAgentRun, type Tracer } from '../core/tracing.js';
 import type { JobDecision } from '../mesh/job-protocol.js';
 import { runHandBackable, type AgentSlots } from './agent-slots.js';
 
@@ -139,12 +140,24 @@ function trimTestResults(results: TestResults): TestResults {
  */
 export class MeshTaskDispatcher implements TaskDispatcher {
   constructor(
-    private readonly options: { localAgentId: string; local: ProjectTaskHost; remote: RemoteJobRunner },
+    private readonly options: {
+      localAgentId: string;
+      local: ProjectTaskHost;
+      remote: RemoteJobRunner;
+      /** Local tasks run under `BuildAgent.ExecuteTask` (remote ones get it from the job protocol). */
+      tracer?: Tracer;
+    },
   ) {}
 
   async run(
     peerId: string,
-    job: { request: BuildRequest; attempt: number; source: PreparedSources; task: TaskSpec },
+    job: {
+      request: BuildRequest;
+      attempt: number;
+      source: PreparedSources;
+      task: TaskSpec;
+      traceparent?: string;
+    },
     options: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome> {
     if (peerId !== this.options.localAgentId) return this.options.remote.run(peerId, job, options);
@@ -153,6 +166,11 @@ export class MeshTaskDispatcher implements TaskDispatcher {
       () => Promise.resolve(),
     );
     if (!decision.accept) throw new JobRejectedError(peerId, decision.reason);
-    return decision.run(options);
+    return traceAgentRun(
+      this.options.tracer ?? NOOP_TRACER,
+      { request: job.request, task: job.task, agentId: peerId, parent: job.traceparent, remote: false },
+      options.listener,
+      (listener) => decision.run({ signal: options.signal, listener }),
+    );
   }
 }

@@ -16,6 +16,7 @@ import {
   type JobOffer,
 } from '../core/job-messages.js';
 import type { Logger } from '../core/ports.js';
+import { NOOP_TRACER, traceAgentRun, type Tracer } from '../core/tracing.js';
 import { framed, type FramedStream } from './framed-json.js';
 import type { MeshNode } from './mesh-node.js';
 
@@ -49,6 +50,13 @@ export interface JobServiceOptions {
   logger: Logger;
   heartbeatIntervalMs?: number;
   silenceTimeoutMs?: number;
+  /**
+   * Accepted jobs run under `BuildAgent.ExecuteBuild` or `BuildAgent.ExecuteTask`, continuing the
+   * trace of the offer's `traceparent`.
+   */
+  tracer?: Tracer;
+  /** This node's peer id (the spans' `build.agent`). */
+  agentId?: string;
 }
 
 /**
@@ -204,7 +212,18 @@ export class JobService {
     const heartbeat = setInterval(() => writer.send({ type: 'heartbeat' }), this.heartbeatIntervalMs);
     let outcome: BuildOutcome;
     try {
-      outcome = await decision.run({ signal: controller.signal, listener: eventWriter(writer) });
+      outcome = await traceAgentRun(
+        this.options.tracer ?? NOOP_TRACER,
+        {
+          request: offer.request,
+          task: offer.task,
+          agentId: this.options.agentId ?? '',
+          parent: offer.traceparent,
+          remote: true,
+        },
+        eventWriter(writer),
+        (listener) => decision.run({ signal: controller.signal, listener }),
+      );
     } catch (error) {
       outcome = {
         status: 'Failed',

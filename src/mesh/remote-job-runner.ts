@@ -24,7 +24,13 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
 
   async run(
     peerId: string,
-    job: { request: BuildRequest; attempt: number; source: PreparedSources; task?: TaskSpec },
+    job: {
+      request: BuildRequest;
+      attempt: number;
+      source: PreparedSources;
+      task?: TaskSpec;
+      traceparent?: string;
+    },
     { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome> {
     return this.jobs.runJob(
@@ -36,6 +42,7 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
         request: job.request,
         source: { manifestSha256: job.source.manifestSha256, commit: job.source.commit },
         ...(job.task ? { task: job.task } : {}),
+        ...(job.traceparent ? { traceparent: job.traceparent } : {}),
       },
       {
         signal,
