@@ -40,6 +40,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/api/v1/builds/:executionId/events', access: 'Developer' },
   { method: 'GET', path: '/api/v1/artifacts/:artifactId/download', access: 'Developer' },
   { method: 'GET', path: '/api/v1/events', access: 'Developer' },
+  { method: 'GET', path: '/api/v1/repositories/solutions', access: 'Developer' },
   { method: 'GET', path: '/api/v1/agents', access: 'Developer' },
   { method: 'GET', path: '/api/v1/agents/:agentId', access: 'Developer' },
   { method: 'GET', path: '/api/v1/agents/:agentId/health', access: 'Developer' },

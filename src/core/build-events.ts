@@ -1,9 +1,18 @@
 /**
- * The live events of a node, for Server-Sent Events: build status, stage and log changes, and
- * peer changes. Each event has an id that grows by one, so a client can resume after
- * `Last-Event-ID` from what is still buffered.
+ * The live events of a node, for Server-Sent Events. Each event has an id that grows by one, so a
+ * client can resume after `Last-Event-ID` from what is still buffered.
  */
-export type NodeEventType = 'status' | 'stage' | 'log' | 'peer';
+export type NodeEventType =
+  /** A build's status, current stage, queue reason or coordinating agent changed. */
+  | 'status'
+  /** A build's stage list changed. */
+  | 'stage'
+  /** A build log line. */
+  | 'log'
+  /** Who is in the mesh, or a peer's status, changed. */
+  | 'peer'
+  /** A project task of a Distributed or Cached build changed (its timeline entry). */
+  | 'task';
 
 export interface NodeEvent {
   id: number;
