@@ -39,6 +39,7 @@ export function presentBuild(record: BuildRecord, queuePosition: number): BuildD
     solutionPath: request.job.solutionPath,
     resolvedCommit: record.resolvedCommit,
     requesterEmail: request.requesterEmail,
+    requestedBy: record.requestedBy ?? null,
     stages: record.stages.map((stage) => ({
       name: stage.name,
       status: stage.status,
@@ -81,6 +82,7 @@ export function presentBuildSummary(record: BuildRecord): BuildSummaryBody {
     endTime: record.endTime,
     duration: isoDuration(record.startTime, record.endTime),
     requesterEmail: record.request.requesterEmail,
+    requestedBy: record.requestedBy ?? null,
     agent: record.agent,
     errorMessage: record.errorMessage,
     links: { self: buildLinks(record.executionId).self },

@@ -125,7 +125,7 @@ export class BuildCoordinator {
     await Promise.allSettled([...this.running.values()].map((build) => build.done));
   }
 
-  submit(body: unknown): SubmittedBuild {
+  submit(body: unknown, context: { requestedBy?: string } = {}): SubmittedBuild {
     const request = parseBuildRequest(body, {
       newId: this.options.newId,
       now: this.now(),
@@ -137,6 +137,7 @@ export class BuildCoordinator {
     const record: BuildRecord = {
       executionId: request.executionId,
       request,
+      requestedBy: context.requestedBy ?? null,
       status: 'Queued',
       currentStage: null,
       stages: initialStages(request.job),

@@ -414,6 +414,10 @@ export const buildDetailSchema = named(
     solutionPath: z.string(),
     resolvedCommit: z.string().nullable(),
     requesterEmail: z.string().nullable(),
+    requestedBy: z
+      .string()
+      .nullable()
+      .meta({ description: 'Who triggered the build: the `sub` of their API token.' }),
     stages: z.array(stageViewSchema),
     agent: agentRefSchema.nullable(),
     attempts: z.array(buildAttemptSchema),
@@ -453,6 +457,7 @@ export const buildDetailSchema = named(
     solutionPath: 'src/App.sln',
     resolvedCommit: 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3',
     requesterEmail: null,
+    requestedBy: 'ana',
     stages: [
       {
         name: 'Build',
@@ -502,6 +507,7 @@ export const buildSummarySchema = named(
     endTime: timestamp.nullable(),
     duration: isoDuration.nullable(),
     requesterEmail: z.string().nullable(),
+    requestedBy: z.string().nullable().meta({ description: 'The `sub` of the token that triggered it.' }),
     agent: agentRefSchema.nullable(),
     errorMessage: z.string().nullable(),
     links: z.strictObject({ self: z.string() }),

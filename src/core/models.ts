@@ -173,6 +173,8 @@ export interface AgentRef {
 export interface BuildRecord {
   executionId: string;
   request: BuildRequest;
+  /** The `sub` of the API token that triggered the build; null for builds from before tokens. */
+  requestedBy?: string | null;
   status: BuildStatus;
   currentStage: StageName | null;
   stages: StageResult[];

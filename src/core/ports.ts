@@ -42,7 +42,8 @@ export interface ArtifactContent {
 
 /** Port: the build operations the API offers (implemented by the coordinator). */
 export interface BuildService {
-  submit(body: unknown): { record: BuildRecord; queuePosition: number };
+  /** `requestedBy`: the `sub` of the caller's token, kept on the record ("who launched it"). */
+  submit(body: unknown, context?: { requestedBy?: string }): { record: BuildRecord; queuePosition: number };
   get(executionId: string): BuildRecord;
   list(page: { offset: number; limit: number }): BuildPage;
   cancel(executionId: string): BuildRecord;

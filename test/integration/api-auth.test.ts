@@ -359,6 +359,10 @@ describe('the audit log', () => {
     });
     expect(triggered.status).toBe(202);
     const executionId = String(triggered.body.executionId);
+    // The build record says who launched it.
+    expect((await as(ana, 'GET', `/api/v1/builds/${executionId}`)).body.requestedBy).toBe('dan');
+    const list = await as(ana, 'GET', '/api/v1/builds');
+    expect((list.body.builds as { requestedBy: string }[])[0]?.requestedBy).toBe('dan');
     expect((await as(dan, 'POST', `/api/v1/builds/${executionId}/cancel`)).status).toBe(403);
     expect((await as(ana, 'POST', `/api/v1/builds/${executionId}/cancel`)).status).toBe(200);
     expect((await as(ana, 'POST', '/api/v1/builds/00000000-0000-4000-8000-00000000000f/cancel')).status).toBe(

@@ -12,6 +12,7 @@ import {
 import { InvalidArgumentError } from '../../core/errors.js';
 import { isTerminalStatus } from '../../core/models.js';
 import type { BuildLogStore, BuildService } from '../../core/ports.js';
+import type { Principal } from '../auth.js';
 import { buildLinks, presentBuild, presentBuildSummary } from '../build-presenter.js';
 import { readJsonBody } from '../json-body.js';
 
@@ -56,7 +57,8 @@ export function buildRoutes(builds: BuildService, logs: BuildLogStore): Router {
 
   router.post('/', async (ctx) => {
     const body = await readJsonBody(ctx);
-    const { record, queuePosition } = builds.submit(body);
+    const principal = ctx.state.principal as Principal | undefined;
+    const { record, queuePosition } = builds.submit(body, { requestedBy: principal?.sub });
     const links = buildLinks(record.executionId);
     ctx.status = 202;
     ctx.set('Location', links.self);
