@@ -295,7 +295,8 @@ const taskTimelineEntrySchema = named(
     queuedAt: timestamp.nullable(),
     startTime: timestamp.nullable(),
     endTime: timestamp.nullable(),
-    attempt: z.int().min(1),
+    /** 0 until the task is first handed to a peer (and for tasks served from the cache). */
+    attempt: z.int().min(0),
     cache: z.enum(['hit', 'miss', 'off']),
     cacheKey: z.string(),
     missReason: z.string().nullable(),
