@@ -4,6 +4,7 @@ import {
   agentListSchema,
   agentViewSchema,
   artifactListSchema,
+  auditPageBodySchema,
   buildAcceptedSchema,
   buildDetailSchema,
   buildPageSchema,
@@ -409,6 +410,23 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
       ),
       413: { description: 'The body exceeds 16 KB.', json: errorEnvelopeSchema },
       415: { description: 'The Content-Type is not JSON.', json: errorEnvelopeSchema },
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/audit',
+    operationId: 'listAuditEntries',
+    tag: 'Audit',
+    summary: 'The audit log, newest first',
+    description:
+      'Each state-changing request by a token holder, allowed or not: `build.trigger`, `build.cancel`, ' +
+      '`agent.maintenance`, `agent.maintenance.end`, `agent.forget`, `agent.admit`, `config.change`, with ' +
+      'who (token subject, role, token id), the target, when, the outcome (`Succeeded`, `Denied` for a 403, ' +
+      '`Rejected` for another 4xx, `Failed` for a 5xx) and the HTTP status. Paged like the build list.',
+    query: paginationQuerySchema,
+    responses: {
+      200: { description: 'One page of audit entries.', json: auditPageBodySchema },
+      400: badRequest('`pageNumber` or `pageSize` is out of range.'),
     },
   },
   {

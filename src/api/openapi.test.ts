@@ -28,6 +28,7 @@ function appWithEveryRoute() {
     logs: {},
     artifacts: {},
     agents: {},
+    audit: {},
     config: {},
     health: () => Promise.reject(new Error('not called')),
     logger: silent,

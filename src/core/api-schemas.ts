@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AgentHealth, AgentView } from './agent-view.js';
 import type { BuildAttempt } from './build-execution.js';
 import { buildJobSchema, buildOptionsSchema } from './build-request.js';
+import { auditPageSchema } from './audit.js';
 import type { AgentCapabilities } from './capabilities.js';
 import { DONATION_MODES } from './mesh-messages.js';
 import { nodeConfigViewSchema, nodeSettingsPatchSchema } from './node-settings.js';
@@ -526,6 +527,33 @@ export const buildPageSchema = named(
   }),
   'A page of builds, newest first.',
   { builds: [], pageNumber: 1, pageSize: 50, totalCount: 0 },
+);
+
+/** `GET /api/v1/audit`: the schema lives with the audit log (`core/audit.ts`). */
+export const auditPageBodySchema = named(
+  'AuditPage',
+  auditPageSchema,
+  'A page of the audit log, newest first.',
+  {
+    entries: [
+      {
+        id: 12,
+        timestamp: WHEN,
+        subject: 'ana',
+        role: 'BuildMaster',
+        tokenId: '0f8e3c7a-5b1d-4e8e-9a43-2f61c9d1b7aa',
+        action: 'build.cancel',
+        target: EXECUTION_ID,
+        outcome: 'Succeeded',
+        status: 200,
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        message: null,
+      },
+    ],
+    pageNumber: 1,
+    pageSize: 50,
+    totalCount: 1,
+  },
 );
 
 export const cancelResultSchema = named(
