@@ -1,6 +1,5 @@
 import type { BuildExecutionListener, BuildOutcome } from './build-execution.js';
 import type { StageUpdate } from './build-stages.js';
-import { errorMessage } from './errors.js';
 import type { BuildRequest, StageName } from './models.js';
 
 /**
@@ -273,9 +272,4 @@ export async function inSpan<T>(
   } finally {
     span.end();
   }
-}
-
-/** The message a failed span shows for a thrown value. */
-export function failureMessage(error: unknown): string {
-  return typeof error === 'string' ? error : errorMessage(error);
 }
