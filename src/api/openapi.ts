@@ -65,7 +65,8 @@ const API_DESCRIPTION = [
   '',
   '**Limits.** Requests are rate-limited per user (per IP without a token): 10 build submissions and 1000 requests ' +
     'a minute. Every response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 ' +
-    'carries `Retry-After`. Request bodies may be at most 10 MB.',
+    'carries `Retry-After`. Request bodies may be at most 10 MB. CORS is closed unless the node lists the ' +
+    'origin in its `corsOrigins` config; preflights from listed origins get 204.',
   '',
   '**Errors.** Every error is the same JSON envelope: `error`, `message`, `traceId`, `timestamp` and `details` ' +
     '(the bad fields and how to fix them).',

@@ -116,6 +116,12 @@ export function createContractChecker(spec: OpenApiDocument): ContractChecker {
       if (!inScope(path)) return null;
       const upper = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
       const where = `${method.toUpperCase()} ${path} → ${status}`;
+      if (upper === 'OPTIONS') {
+        // CORS preflights: 204 without a body for an allowed origin, otherwise the envelope.
+        if (status === 204) return body ? `${where}: a preflight answer has no body` : null;
+        const problem = status >= 400 && status < 500 ? envelopeCheck(body) : `status ${status}`;
+        return problem ? `${where}: ${problem}` : null;
+      }
       const pathMatches = operations.filter((operation) => operation.pattern.test(path));
       const operation = pathMatches.find((candidate) => candidate.method === upper);
       if (!operation) {

@@ -99,6 +99,12 @@ describe('OpenAPI spec and Swagger UI', () => {
       checker.check({ method: 'DELETE', url: base, status: 405, contentType: json, body: envelope }),
     ).toBeNull();
     expect(
+      checker.check({ method: 'OPTIONS', url: base, status: 204, contentType: null, body: '' }),
+    ).toBeNull();
+    expect(
+      checker.check({ method: 'OPTIONS', url: base, status: 200, contentType: json, body: '{}' }),
+    ).toContain('status 200');
+    expect(
       checker.check({
         method: 'GET',
         url: `${node.url}/builds/some-id`,
