@@ -1,10 +1,14 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp, type ApiDependencies } from '../../src/api/app.js';
 import { ROLES, ROUTE_RULES, roleAtLeast, type Role, type RouteRule } from '../../src/core/api-access.js';
 import { mintToken, signToken } from '../../src/core/api-token.js';
 import { readJwtSecret } from '../../src/host/jwt-secret.js';
+import { JsonLogger } from '../../src/host/logger.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { api, apiFetch, removeDir, startTestNode, type TestNode } from '../helpers/node-harness.js';
 
@@ -220,6 +224,45 @@ describe('API authentication and roles', () => {
       expect(response.status).toBe(413);
       expect(((await response.json()) as Envelope).error).toBe('Payload Too Large');
     }
+  });
+});
+
+describe('an API bound beyond loopback', () => {
+  // The node decides `loopbackOnly` from apiHost; tests may not listen beyond 127.0.0.1, so this
+  // runs the node's Koa app with the flag a 0.0.0.0 bind gives it.
+  const secret = Buffer.alloc(32, 9);
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    const app = createApiApp({
+      auth: { secret, loopbackOnly: false },
+      builds: {},
+      logs: {},
+      artifacts: {},
+      agents: {},
+      health: () => Promise.resolve({ agentId: 'x', healthy: true }),
+      metrics: () => 'builds_started_total 0\n',
+      logger: new JsonLogger('test', 'silent'),
+    } as unknown as ApiDependencies);
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('needs a token for /metrics and /swagger too, but not for /health', async () => {
+    for (const path of ['/metrics', '/swagger', '/swagger/v1/swagger.json']) {
+      expect(`${path} ${(await fetch(`${url}${path}`)).status}`).toBe(`${path} 401`);
+    }
+    const token = mintToken(secret, { role: 'Developer', ttlSeconds: 60 }).token;
+    const metrics = await apiFetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('builds_started_total');
+    expect((await fetch(`${url}/health`)).status).toBe(200);
   });
 });
 
