@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, MetricsRegistry } from '../core/metrics.js';
 import type { BuildRecord, StageResult } from '../core/models.js';
 
 const DURATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600];
+const QUEUE_WAIT_BUCKETS_SECONDS = [0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 3600];
 
 /** Live values the metrics read when scraped. */
 export interface BuildMetricsSources {
@@ -21,6 +22,8 @@ export class BuildMetrics {
   private readonly failed: Counter;
   private readonly duration: Histogram;
   private readonly stageDuration: Histogram;
+  private readonly queueWait: Histogram;
+  private readonly tasks: Counter;
   private readonly cacheHits: Counter;
   private readonly cacheMisses: Counter;
   private readonly canaries: Counter;
@@ -44,6 +47,19 @@ export class BuildMetrics {
         'build_stage_duration_seconds',
         'Duration of each finished stage.',
         DURATION_BUCKETS_SECONDS,
+      ),
+    );
+    this.queueWait = this.registry.register(
+      new Histogram(
+        'build_queue_wait_seconds',
+        'Time a build waited in the queue before it started.',
+        QUEUE_WAIT_BUCKETS_SECONDS,
+      ),
+    );
+    this.tasks = this.registry.register(
+      new Counter(
+        'build_tasks_total',
+        'Project tasks of finished Distributed and Cached builds, by kind, status and cache use (hit, miss, off).',
       ),
     );
     this.registry.register(
@@ -99,6 +115,9 @@ export class BuildMetrics {
 
   buildStarted(record: BuildRecord): void {
     this.started.inc({ strategy: record.request.strategy });
+    const waitedMs = durationBetween(record.queuedAt, record.startTime);
+    if (waitedMs !== null)
+      this.queueWait.observe(Math.max(0, waitedMs) / 1000, { strategy: record.request.strategy });
   }
 
   buildFinished(record: BuildRecord): void {
@@ -115,6 +134,8 @@ export class BuildMetrics {
       });
     }
     for (const stage of record.stages) this.stageFinished(stage);
+    for (const task of record.timeline ?? [])
+      this.tasks.inc({ kind: task.kind, status: task.status, cache: task.cache });
     const canary = record.peerResults?.find((result) => result.role === 'canary');
     if (canary && (canary.status === 'Succeeded' || canary.status === 'Failed')) {
       const passed = canary.status === 'Succeeded' && canary.failedGate === null;

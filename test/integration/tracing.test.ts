@@ -282,6 +282,10 @@ describe('tracing and metrics: one Distributed build on two peers is one trace',
     expect(value('build_stage_duration_seconds_count{stage="Clone",status="Failed"}')).toBe(1);
     expect(value('build_stage_duration_seconds_count{stage="Build",status="Succeeded"}')).toBe(1);
     expect(value('build_queue_length')).toBe(0);
+    expect(value('build_queue_wait_seconds_count{strategy="Distributed"}')).toBe(2);
+    // The succeeded build's 4 build tasks and 1 test task; the failed one planned none.
+    expect(value('build_tasks_total{cache="off",kind="build",status="Succeeded"}')).toBe(4);
+    expect(value('build_tasks_total{cache="off",kind="test",status="Succeeded"}')).toBe(1);
     expect(text).toMatch(/^agent_utilization_percent\{pool="Linux"\} \d/m);
     // B ran tasks for A but coordinated nothing.
     const bText = await (await apiFetch(`${b.url}/metrics`)).text();
