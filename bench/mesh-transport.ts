@@ -32,7 +32,7 @@ import { PresenceService } from '../src/mesh/presence-service.js';
 import { createSwarmKey, writeSwarmKey } from '../src/mesh/swarm-key.js';
 import { JsonLogger } from '../src/host/logger.js';
 import { generateSolutionRepo } from '../test/fixtures/generate-solution.js';
-import { api, startTestNode, waitForBuild } from '../test/helpers/node-harness.js';
+import { api, apiFetch, startTestNode, waitForBuild } from '../test/helpers/node-harness.js';
 import { testPresence } from '../test/helpers/mesh-harness.js';
 import { startNodeProcess } from '../test/helpers/node-process.js';
 import { sampleJobOffer } from '../test/helpers/sample-build-request.js';
@@ -247,7 +247,7 @@ try {
     solutionPath: repo.solutionPath,
   });
   const latencies: number[] = [];
-  const response = await fetch(`${node.url}/api/v1/builds/${submitted.body.executionId}/logs`, {
+  const response = await apiFetch(`${node.url}/api/v1/builds/${submitted.body.executionId}/logs`, {
     signal: AbortSignal.timeout(120_000),
   });
   const decoder = new TextDecoder();

@@ -41,6 +41,7 @@ import { dotnetEnvironment } from '../src/agent/dotnet/dotnet-args.js';
 import type { TaskTimelineEntry } from '../src/core/models.js';
 import { generateSolutionRepo, type GeneratedRepo } from '../test/fixtures/generate-solution.js';
 import type { BuildBody } from '../test/helpers/node-harness.js';
+import { mintTokenFromDataDir } from '../src/host/jwt-secret.js';
 
 const exec = promisify(execFile);
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -223,6 +224,13 @@ interface BenchNode {
 }
 
 const nodes = new Set<BenchNode>();
+/** Admin tokens of the bench's nodes, by API URL (minted from each node's data dir). */
+const tokens = new Map<string, string>();
+
+function authorization(baseUrl: string): Record<string, string> {
+  const token = tokens.get(baseUrl);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
 
 /** Starts `buildmesh node` from source as its own process, on one core when `core` is given. */
 async function startNode(
@@ -287,6 +295,8 @@ async function startNode(
       reject(new Error(`node ${name} exited with ${code}: ${output.join('\n')}`));
     });
   });
+  const minted = await mintTokenFromDataDir(dataDir, 'Admin', 12 * 3600, 'bench');
+  if (minted) tokens.set(node.url, minted.token);
   if (options.core !== undefined) {
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
     const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
@@ -333,7 +343,10 @@ async function waitForIdleAgents(node: BenchNode, count: number): Promise<void> 
 }
 
 async function get<T>(baseUrl: string, path: string): Promise<T> {
-  const response = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(`${baseUrl}${path}`, {
+    headers: authorization(baseUrl),
+    signal: AbortSignal.timeout(30_000),
+  });
   if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
@@ -380,7 +393,7 @@ async function timeBuild(
   const started = performance.now();
   const response = await fetch(`${node.url}/api/v1/builds`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authorization(node.url) },
     body: JSON.stringify({
       repositoryUrl: repo.repositoryUrl,
       gitRef: repo.branch,
@@ -405,6 +418,7 @@ async function timeBuild(
       const cpu = await meter();
       if (record.status !== 'Succeeded') {
         const log = await fetch(`${node.url}${path}/logs?follow=false`, {
+          headers: authorization(node.url),
           signal: AbortSignal.timeout(30_000),
         })
           .then((logs) => logs.text())
