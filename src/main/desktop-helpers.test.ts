@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.js';
 import { apiBaseUrlArgument } from './api-base-url-argument.js';
 import { withCorsFor } from './cors-headers.js';
+import {
+  isTrustedSender,
+  linuxAutostartEntry,
+  resourcesDirectory,
+  startedHidden,
+  trayIconPath,
+} from './desktop-paths.js';
 import { externalUrlToOpen, rendererLocation } from './renderer-location.js';
 import { describeStartupError } from './startup-error.js';
 
@@ -84,5 +91,48 @@ describe('describeStartupError', () => {
   it('falls back to the message, or the value itself', () => {
     expect(describeStartupError(new Error('disk full'), address)).toBe('disk full');
     expect(describeStartupError('odd', null)).toBe('odd');
+  });
+});
+
+describe('desktop paths', () => {
+  it('finds the icons in development and when packaged', () => {
+    expect(
+      resourcesDirectory({ isPackaged: false, resourcesPath: '/x', mainDirectory: '/app/out/main' }),
+    ).toBe('/app/resources');
+    expect(
+      resourcesDirectory({
+        isPackaged: true,
+        resourcesPath: '/opt/Build Mesh/resources',
+        mainDirectory: '/z',
+      }),
+    ).toBe('/opt/Build Mesh/resources/app.asar.unpacked/resources');
+    expect(trayIconPath('/app/resources', 'paused')).toBe('/app/resources/tray-paused.png');
+  });
+});
+
+describe('isTrustedSender', () => {
+  const file = { kind: 'file', path: '/app/out/renderer/index.html' } as const;
+  const dev = { kind: 'url', url: 'http://localhost:5173/' } as const;
+
+  it('trusts the app page only', () => {
+    expect(isTrustedSender('file:///app/out/renderer/index.html#/builds', file)).toBe(true);
+    expect(isTrustedSender('file:///etc/passwd', file)).toBe(false);
+    expect(isTrustedSender('https://example.com/', file)).toBe(false);
+    expect(isTrustedSender(undefined, file)).toBe(false);
+    expect(isTrustedSender('http://localhost:5173/builds', dev)).toBe(true);
+    expect(isTrustedSender('http://localhost:5174/', dev)).toBe(false);
+    expect(isTrustedSender('not a url', dev)).toBe(false);
+  });
+});
+
+describe('linuxAutostartEntry and startedHidden', () => {
+  it('starts the app hidden at login, quoting paths with spaces', () => {
+    expect(linuxAutostartEntry('/opt/Build Mesh/build-mesh')).toContain(
+      'Exec="/opt/Build Mesh/build-mesh" --hidden',
+    );
+    expect(linuxAutostartEntry('/usr/bin/build-mesh')).toContain('Exec=/usr/bin/build-mesh --hidden');
+    expect(startedHidden(['/usr/bin/build-mesh', '--hidden'], false)).toBe(true);
+    expect(startedHidden(['/usr/bin/build-mesh'], true)).toBe(true);
+    expect(startedHidden(['/usr/bin/build-mesh'], false)).toBe(false);
   });
 });
