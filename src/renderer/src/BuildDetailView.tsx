@@ -11,6 +11,7 @@ import { PolledSection } from './PolledSection.js';
 import { routeHref, type Route } from './route.js';
 import { StatusBadge } from './StatusBadge.js';
 import { buildStatusTone, stageStatusTone } from './status-tone.js';
+import { launchedBy } from './BuildsTable.js';
 import { cacheHitRate } from './timeline-layout.js';
 import { Timeline } from './Timeline.js';
 import { useBuildLog } from './use-build-log.js';
@@ -188,7 +189,7 @@ function BuildHeader({
             <span className="secondary">{detail.queueReason}</span>
           ) : null}
         </Fact>
-        <Fact term="Launched by">{detail.requesterEmail ?? <Missing meaning="not given" />}</Fact>
+        <Fact term="Launched by">{launchedBy(detail) ?? <Missing meaning="not given" />}</Fact>
         <Fact term="Coordinated on">
           {detail.agent ? detail.agent.hostname : <Missing meaning="no peer yet" />}
         </Fact>

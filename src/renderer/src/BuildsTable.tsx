@@ -5,6 +5,13 @@ import { routeHref } from './route.js';
 import { StatusBadge } from './StatusBadge.js';
 import { buildStatusTone } from './status-tone.js';
 
+/** Who launched a build: the token's subject, else the email the request gave. */
+export function launchedBy(build: Pick<BuildSummary, 'requestedBy' | 'requesterEmail'>): string | null {
+  if (build.requestedBy && build.requesterEmail && build.requestedBy !== build.requesterEmail)
+    return `${build.requestedBy} (${build.requesterEmail})`;
+  return build.requestedBy ?? build.requesterEmail ?? null;
+}
+
 /** Cache hit rate per build id; absent while unknown, null when the build looked nothing up. */
 export type HitRates = ReadonlyMap<string, number | null>;
 
@@ -66,7 +73,7 @@ export function BuildsTable({
                     formatDuration(build.duration)
                   )}
                 </td>
-                <td>{build.requesterEmail ?? <Missing meaning="not given" />}</td>
+                <td>{launchedBy(build) ?? <Missing meaning="not given" />}</td>
                 <td className="num">
                   {rate === undefined || rate === null ? (
                     <Missing meaning={rate === null ? 'no cache lookups' : 'not known'} />

@@ -41,7 +41,7 @@ export function LogViewer({ log }: { log: BuildLog }) {
       <div className="log-toolbar">
         <form
           role="search"
-          aria-label="Search the log"
+          aria-label="Log search"
           className="log-search"
           onSubmit={(event) => {
             event.preventDefault();

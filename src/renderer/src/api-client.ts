@@ -29,6 +29,8 @@ export interface BuildSummary {
   /** ISO-8601 duration; running builds report the time so far, queued ones `null`. */
   duration: string | null;
   requesterEmail: string | null;
+  /** Who launched it: the subject of the token that submitted it (nodes with API auth). */
+  requestedBy?: string | null;
   agent: AgentRef | null;
   errorMessage: string | null;
 }

@@ -147,6 +147,14 @@ describe('BuildsTable', () => {
     const html = render(createElement(BuildsTable, { builds: [build({})], labelledBy: 'builds-heading' }));
     expect(text(html)).toContain('Contoso.Api b-1 Incremental Succeeded 1 min 30 s ana@contoso.dev');
     expect(html).toContain('href="#/builds/b-1"');
+    const byToken = render(
+      createElement(BuildsTable, { builds: [build({ requestedBy: 'ana' })], labelledBy: 'builds-heading' }),
+    );
+    expect(text(byToken)).toContain('ana (ana@contoso.dev)');
+    const tokenOnly = build({ requestedBy: 'ci', requesterEmail: null });
+    expect(text(render(createElement(BuildsTable, { builds: [tokenOnly], labelledBy: 'x' })))).toContain(
+      'ci',
+    );
   });
 
   it('shows the running stage, the failure reason, and words for missing values', () => {
