@@ -2,6 +2,7 @@ import type {
   BuildExecutionListener,
   BuildExecutor,
   BuildOutcome,
+  BuildRunOptions,
   StartCheck,
 } from '../core/build-execution.js';
 import type { StageUpdate } from '../core/build-stages.js';
@@ -26,7 +27,8 @@ import type {
 } from '../core/models.js';
 import { selectPeer, willingPeers, type BuildDemand, type PeerCandidate } from '../core/peer-selection.js';
 import type { Logger } from '../core/ports.js';
-import { demandOf, outcomeOfError } from './mesh-build-executor.js';
+import { NOOP_TRACER, recordOutcome, type TraceSpan, type Tracer } from '../core/tracing.js';
+import { demandOf, outcomeOfError, prepareTraced } from './mesh-build-executor.js';
 
 export interface CanaryBuildExecutorOptions {
   localAgentId: string;
@@ -43,6 +45,8 @@ export interface CanaryBuildExecutorOptions {
   /** Tries of the canary on another peer after it is lost (infrastructure failure). Default 3. */
   maxAttempts?: number;
   now?: () => Date;
+  /** Spans per peer build (`BuildOrchestrator.PeerBuild`), for the gates and for the clone done here. */
+  tracer?: Tracer;
 }
 
 /** One peer's whole build: how it ended and what it reported. */
@@ -100,14 +104,19 @@ export class CanaryBuildExecutor implements BuildExecutor {
     return request.anyPool ? { ...demand, targetPool: 'Docker' } : demand;
   }
 
-  async execute(
-    request: BuildRequest,
-    { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
-  ): Promise<BuildOutcome> {
+  async execute(request: BuildRequest, { signal, listener, span }: BuildRunOptions): Promise<BuildOutcome> {
     const canary = request.strategy === 'Canary';
+    const tracer = this.options.tracer ?? NOOP_TRACER;
     let sources: PreparedSources;
     try {
-      sources = await this.options.sources.prepare(deterministicRequest(request), { signal, listener });
+      sources = await prepareTraced(
+        this.options.sources,
+        tracer,
+        span,
+        deterministicRequest(request),
+        signal,
+        listener,
+      );
     } catch (error) {
       return outcomeOfError(error, request, signal);
     }
@@ -151,7 +160,16 @@ export class CanaryBuildExecutor implements BuildExecutor {
         outcome: 'Running',
         reason: null,
       });
-      const done = await this.runOn(peer, canary ? 'canary' : 'verify', run, sources, signal, listener, true);
+      const done = await this.runOn(
+        peer,
+        canary ? 'canary' : 'verify',
+        run,
+        sources,
+        signal,
+        listener,
+        true,
+        span,
+      );
       const outcome = done.outcome;
       const lost = outcome?.status === 'Failed' && outcome.failureKind === 'infrastructure';
       listener.onAttempt?.({
@@ -193,6 +211,17 @@ export class CanaryBuildExecutor implements BuildExecutor {
         warnings: primary.warnings,
         maxWarnings: request.maxWarnings ?? null,
       });
+      const gates = tracer.startSpan('BuildCanary.ValidateGates', {
+        parent: span,
+        attributes: {
+          'build.agent': primary.peer.agentId,
+          'canary.passed': verdict.passed,
+          'canary.failedGate': verdict.passed ? null : verdict.gate,
+          'canary.warnings': primary.warnings,
+        },
+      });
+      if (!verdict.passed) gates.fail(verdict.message);
+      gates.end();
       if (!verdict.passed) {
         listener.onPeerResult?.({
           ...primary.result,
@@ -233,7 +262,7 @@ export class CanaryBuildExecutor implements BuildExecutor {
     }
     const runs = await Promise.all(
       others.map((peer) =>
-        this.runOn(peer, canary ? 'fan-out' : 'verify', run, sources, signal, listener, false),
+        this.runOn(peer, canary ? 'fan-out' : 'verify', run, sources, signal, listener, false, span),
       ),
     );
     if (signal.aborted) return outcomeOfError(signal.reason, request, signal);
@@ -293,6 +322,7 @@ export class CanaryBuildExecutor implements BuildExecutor {
     signal: AbortSignal,
     listener: BuildExecutionListener,
     primary: boolean,
+    parent: TraceSpan | undefined,
   ): Promise<PeerRun> {
     const hostname = this.options.peers.hostnameOf(peer.agentId);
     const done: PeerRun = {
@@ -337,16 +367,23 @@ export class CanaryBuildExecutor implements BuildExecutor {
         done.artifacts.push(artifact);
       },
     };
+    const span = (this.options.tracer ?? NOOP_TRACER).startSpan('BuildOrchestrator.PeerBuild', {
+      kind: 'client',
+      parent,
+      attributes: { 'build.agent': peer.agentId, 'build.role': role },
+    });
     try {
       done.outcome =
         peer.agentId === this.options.localAgentId
-          ? await this.options.local.execute(request, { signal, listener: peerListener })
+          ? await this.options.local.execute(request, { signal, listener: peerListener, span })
           : await this.options.remote.run(
               peer.agentId,
-              { request, attempt: 1, source: sources },
+              { request, attempt: 1, source: sources, traceparent: span.traceparent },
               { signal, listener: peerListener },
             );
+      recordOutcome(span, done.outcome);
     } catch (error) {
+      span.fail(error);
       if (error instanceof JobRejectedError) {
         done.result = {
           ...done.result,
@@ -358,6 +395,8 @@ export class CanaryBuildExecutor implements BuildExecutor {
         return done;
       }
       done.outcome = outcomeOfError(error, request, signal);
+    } finally {
+      span.end();
     }
     const outcome = done.outcome;
     const tests = done.testResults;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { mkdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -52,7 +51,6 @@ import { AgentSlots } from './agent-slots.js';
 import { DonationController } from './donation-controller.js';
 import { ProcessGovernor } from '../agent/process-governor.js';
 import type { NodeConfigView, NodeSettings, NodeSettingsPatch } from '../core/node-settings.js';
-import { artifactFileName } from '../core/desktop-bridge.js';
 import type { NodeConfig } from './config.js';
 import { FileBuildLogStore } from './file-build-log-store.js';
 import { LocalMachine } from './local-machine.js';
@@ -121,7 +119,6 @@ export class BuildNode {
       events: NodeEventBus;
       swarmKey: Uint8Array;
       configView: () => NodeConfigView;
-      contentStore: ContentStore;
     },
   ) {}
 
@@ -372,6 +369,7 @@ export class BuildNode {
       inspector: new CasOutputInspector(contentStore),
       onNotReproducible: (projects) => notReproducible.mark(projects),
       logger,
+      tracer,
     });
     const executor = new StrategyRouter(TASK_STRATEGIES, taskBuilds, wholeBuilds, checkedBuilds);
     const events = new NodeEventBus();
@@ -473,7 +471,6 @@ export class BuildNode {
       events,
       swarmKey,
       configView,
-      contentStore,
     });
   }
 
@@ -523,24 +520,6 @@ export class BuildNode {
       const record = coordinator.get(event.executionId);
       listener({ executionId: record.executionId, projectName: record.request.job.projectName, status });
     });
-  }
-
-  /**
-   * Copies an artifact out of the store into `directory` (verified against its sha256) and
-   * returns the file's path: the desktop shell then shows it in the file manager.
-   */
-  async exportArtifact(artifactId: string, directory: string): Promise<string> {
-    const { artifact } = this.parts.coordinator.findArtifact(artifactId);
-    const source = await this.parts.contentStore.openVerified(artifact.sha256Hash, artifactId);
-    await mkdir(directory, { recursive: true });
-    const target = join(directory, artifactFileName(artifact.name));
-    await pipeline(source, createWriteStream(target));
-    return target;
-  }
-
-  /** Checks a join code before a restart adopts it; throws naming what is wrong. Returns the addresses it names. */
-  static checkJoinCode(code: string): string[] {
-    return decodeJoinCode(code).addresses;
   }
 
   /** A join code for this node's mesh (its key and addresses): a secret, like a password. */
