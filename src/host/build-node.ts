@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -51,6 +52,7 @@ import { AgentSlots } from './agent-slots.js';
 import { DonationController } from './donation-controller.js';
 import { ProcessGovernor } from '../agent/process-governor.js';
 import type { NodeConfigView, NodeSettings, NodeSettingsPatch } from '../core/node-settings.js';
+import { artifactFileName } from '../core/desktop-bridge.js';
 import type { NodeConfig } from './config.js';
 import { FileBuildLogStore } from './file-build-log-store.js';
 import { LocalMachine } from './local-machine.js';
@@ -119,6 +121,7 @@ export class BuildNode {
       events: NodeEventBus;
       swarmKey: Uint8Array;
       configView: () => NodeConfigView;
+      contentStore: ContentStore;
     },
   ) {}
 
@@ -471,6 +474,7 @@ export class BuildNode {
       events,
       swarmKey,
       configView,
+      contentStore,
     });
   }
 
@@ -520,6 +524,24 @@ export class BuildNode {
       const record = coordinator.get(event.executionId);
       listener({ executionId: record.executionId, projectName: record.request.job.projectName, status });
     });
+  }
+
+  /**
+   * Copies an artifact out of the store into `directory` (verified against its sha256) and
+   * returns the file's path: the desktop shell then shows it in the file manager.
+   */
+  async exportArtifact(artifactId: string, directory: string): Promise<string> {
+    const { artifact } = this.parts.coordinator.findArtifact(artifactId);
+    const source = await this.parts.contentStore.openVerified(artifact.sha256Hash, artifactId);
+    await mkdir(directory, { recursive: true });
+    const target = join(directory, artifactFileName(artifact.name));
+    await pipeline(source, createWriteStream(target));
+    return target;
+  }
+
+  /** Checks a join code before a restart adopts it; throws naming what is wrong. Returns the addresses it names. */
+  static checkJoinCode(code: string): string[] {
+    return decodeJoinCode(code).addresses;
   }
 
   /** A join code for this node's mesh (its key and addresses): a secret, like a password. */
