@@ -66,7 +66,7 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
               listener.onTestResults(event.results);
               return;
             case 'artifact':
-              await this.fetchArtifact(peerId, event.artifact.sha256Hash, signal, listener);
+              await this.fetchArtifact(peerId, event.artifact.sha256Hash, signal, listener, job.traceparent);
               listener.onArtifact(event.artifact);
               return;
             case 'task-output':
@@ -75,6 +75,7 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
                 event.signed.entry.blobs.map((blob) => blob.sha256),
                 signal,
                 listener,
+                job.traceparent,
               );
               await listener.onTaskOutput?.(event.signed);
               return;
@@ -90,6 +91,7 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
     sha256s: readonly string[],
     signal: AbortSignal,
     listener: BuildExecutionListener,
+    traceparent: string | undefined,
   ): Promise<void> {
     const missing: string[] = [];
     for (const sha256 of new Set(sha256s)) if (!(await this.hasBlob(sha256))) missing.push(sha256);
@@ -97,7 +99,7 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
     const worker = async () => {
       while (next < missing.length) {
         const sha256 = missing[next++] as string;
-        await this.fetchArtifact(peerId, sha256, signal, listener);
+        await this.fetchArtifact(peerId, sha256, signal, listener, traceparent);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_FETCHES, missing.length) }, worker));
@@ -108,10 +110,12 @@ export class MeshRemoteJobRunner implements RemoteJobRunner {
     sha256: string,
     signal: AbortSignal,
     listener: BuildExecutionListener,
+    traceparent: string | undefined,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.blobs.fetchBlob(peerId, sha256, { signal });
+        // The job's trace context rides along, so the serving peer's log lines name the trace.
+        await this.blobs.fetchBlob(peerId, sha256, { signal, traceparent });
         return;
       } catch (error) {
         if (error instanceof OperationAbortedError && signal.aborted) throw error;
