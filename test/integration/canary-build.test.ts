@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { persistentWorkspaceKey } from '../../src/agent/persistent-workspaces.js';
 import type { PeerBuildResult, ReproducibilityReport } from '../../src/core/models.js';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
@@ -85,9 +86,57 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     return (await waitForBuild(a.url, submitted.body.executionId, 600_000)) as unknown as CanaryBody;
   };
 
-  /** Whether a peer process ran anything of this build (they keep their workspaces). */
-  const ranOn = (name: 'b' | 'c', executionId: string) =>
-    existsSync(join(dataDirs[name], 'workspaces', executionId));
+  /**
+   * Whether a peer ran anything of this repository: a Clean build (the canary, a fan-out) leaves
+   * the kept workspace of the repository and solution, any other build one named after the build
+   * (B and C keep theirs). Each repository is built by one test only.
+   */
+  const ranOn = (name: 'a' | 'b' | 'c', repo: GeneratedRepo, executionId: string) =>
+    existsSync(
+      join(
+        dataDirs[name],
+        'workspaces',
+        '.repos',
+        persistentWorkspaceKey(repo.repositoryUrl, repo.solutionPath),
+      ),
+    ) || existsSync(join(dataDirs[name], 'workspaces', executionId));
+  const nameOf = (agentId: string) =>
+    (['a', 'b', 'c'] as const).find((name) => ids[name] === agentId) ?? 'unknown';
+
+  /** A counter of node A's `/metrics`, 0 when the series is not there yet. */
+  const metric = async (name: string, labels: string): Promise<number> => {
+    const text = await (await apiFetch(`${a.url}/metrics`)).text();
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+  const CANARY = 'build_canary_total';
+  const CHECKS = 'build_reproducibility_checks_total';
+  const counters = async () => ({
+    passed: await metric(CANARY, 'result="passed"'),
+    tests: await metric(CANARY, 'result="tests"'),
+    reproducible: await metric(CHECKS, 'result="reproducible"'),
+    notReproducible: await metric(CHECKS, 'result="not_reproducible"'),
+  });
+  type Counters = Awaited<ReturnType<typeof counters>>;
+  /** Waits until the counters moved by exactly `delta` (the others stayed). */
+  const expectCounters = async (before: Counters, delta: Partial<Counters>) => {
+    const wanted: Counters = {
+      passed: before.passed + (delta.passed ?? 0),
+      tests: before.tests + (delta.tests ?? 0),
+      reproducible: before.reproducible + (delta.reproducible ?? 0),
+      notReproducible: before.notReproducible + (delta.notReproducible ?? 0),
+    };
+    let last = before;
+    await waitFor(
+      `metrics ${JSON.stringify(wanted)}`,
+      async () => {
+        last = await counters();
+        return JSON.stringify(last) === JSON.stringify(wanted);
+      },
+      10_000,
+    ).catch(() => undefined);
+    expect(last).toEqual(wanted);
+  };
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'buildmesh-canary-'));
@@ -131,6 +180,7 @@ describe('Canary builds and the reproducibility check on three peers', () => {
 
   it('fans a passing canary out to the other two peers, with reproducible outputs', async () => {
     const repo = repos.ok!;
+    const before = await counters();
     const build = await submit(repo, { strategy: 'Canary', maxWarnings: 0 });
     expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
     expect(build.peerResults).toHaveLength(3);
@@ -157,10 +207,14 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     expect(log).toContain('Canary passed');
     expect(log).toContain('-p:ContinuousIntegrationBuild=true');
     expect(log).toContain('-p:PathMap=');
+    // Every peer built it, and its workspace shows it (what the failing canary's test relies on).
+    for (const name of ['a', 'b', 'c'] as const) expect(ranOn(name, repo, build.executionId)).toBe(true);
+    await expectCounters(before, { passed: 1, reproducible: 1 });
   }, 600_000);
 
   it('stops after a canary whose tests fail: no other peer gets work and nothing is published', async () => {
     const repo = repos.failing!;
+    const before = await counters();
     const build = await submit(repo, { strategy: 'Canary' });
     expect(build.status).toBe('Failed');
     expect(build.errorMessage).toContain('tests gate');
@@ -171,16 +225,21 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     expect(canary!.testResults?.failed).toBe(1);
     expect(build.artifacts).toEqual([]);
     expect(build.reproducibility ?? null).toBeNull();
-    for (const name of ['b', 'c'] as const) {
-      if (ids[name] !== canary!.agentId) expect(ranOn(name, build.executionId)).toBe(false);
-    }
+    // The canary's peer has the workspace; the other two never received the build.
+    const canaryPeer = nameOf(canary!.agentId);
+    expect(canaryPeer).not.toBe('unknown');
+    for (const name of ['a', 'b', 'c'] as const)
+      expect(ranOn(name, repo, build.executionId), `peer ${name}`).toBe(name === canaryPeer);
     const log = await (await apiFetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
     expect(log).not.toContain('Fanning out');
+    await expectCounters(before, { tests: 1 });
   }, 600_000);
 
+  // Two multi-peer builds (a canary with its fan-out, then a verified build): twice the time.
   it('reports a build with a timestamp in an embedded resource as not reproducible, naming the project and the dll', async () => {
     const repo = repos.nondeterministic!;
     const library = repo.libraryProjects[0]!;
+    const before = await counters();
     const build = await submit(repo, { strategy: 'Canary' });
     expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
     expect(build.peerResults.every((result) => result.status === 'Succeeded')).toBe(true);
@@ -199,6 +258,7 @@ describe('Canary builds and the reproducibility check on three peers', () => {
       await readFile(join(dataDirs.a, 'action-cache', 'not-reproducible.json'), 'utf8'),
     ) as string[];
     expect(marked).toContain(dirname(library));
+    await expectCounters(before, { passed: 1, notReproducible: 1 });
 
     // The same check on demand for an ordinary build: a second peer repeats it.
     const verified = await submit(repo, { strategy: 'Incremental', verify: true });
@@ -208,5 +268,7 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     expect(verified.reproducibility!.differences.map((difference) => difference.project)).toContain(
       dirname(library),
     );
-  }, 600_000);
+    // A verify build is no canary, but its check counts.
+    await expectCounters(before, { passed: 1, notReproducible: 2 });
+  }, 1_200_000);
 });
