@@ -58,7 +58,7 @@ describe('dashboard', () => {
 
   beforeAll(async () => {
     // The node serves whatever out/renderer holds: build the UI of this checkout first.
-    await viteBuild({ configFile: join(ROOT, 'vite.renderer.config.ts'), logLevel: 'warn' });
+    await viteBuild({ configFile: join(ROOT, 'vite.renderer.config.ts'), logLevel: 'error' });
     root = await mkdtemp(join(tmpdir(), 'buildmesh-e2e-'));
     await mkdir(SCREENSHOTS, { recursive: true });
     // Two libraries side by side (one per peer), their test project and an app: 4 projects.

@@ -254,7 +254,7 @@ function Stages({ stages }: { stages: readonly StageView[] }) {
   );
 }
 
-function Tests({ results, status }: { results: TestResults | null; status: StageView | undefined }) {
+export function Tests({ results, status }: { results: TestResults | null; status: StageView | undefined }) {
   if (!results) {
     return (
       <div className="state state-empty">
@@ -297,7 +297,7 @@ function Tests({ results, status }: { results: TestResults | null; status: Stage
   );
 }
 
-function Artifacts({ detail, client }: { detail: BuildDetail; client: ApiClient }) {
+export function Artifacts({ detail, client }: { detail: BuildDetail; client: ApiClient }) {
   const [downloading, setDownloading] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   if (detail.artifacts.length === 0) {
@@ -368,8 +368,8 @@ function Artifacts({ detail, client }: { detail: BuildDetail; client: ApiClient 
                 <td>
                   {detail.gitRef} @ <span className="mono">{shortHash(detail.resolvedCommit)}</span>
                   <span className="secondary">
-                    built {new Date(artifact.createdAt).toLocaleString()} for{' '}
-                    {detail.agent?.hostname ?? 'this node'}
+                    build {detail.executionId.slice(0, 8)} on {detail.agent?.hostname ?? 'this node'},{' '}
+                    {new Date(artifact.createdAt).toLocaleString()}
                   </span>
                 </td>
                 <td>

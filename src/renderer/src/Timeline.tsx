@@ -13,6 +13,11 @@ const TONE_LABELS = {
   pending: 'Pending',
 } as const;
 
+/** Axis labels in whole seconds (`0 s`, `20 s`, `1 min 40 s`). */
+function formatTick(ms: number): string {
+  return ms === 0 ? '0 s' : formatMs(Math.round(ms / 1000) * 1000);
+}
+
 function describeBar(bar: TimelineBar, lane: string): string {
   const cache = bar.cache === 'hit' ? ', from the cache' : bar.cache === 'miss' ? ', cache miss' : '';
   const critical = bar.critical ? ', on the critical path' : '';
@@ -76,7 +81,7 @@ export function Timeline({ entries, nowMs }: { entries: readonly TaskTimelineEnt
           <div className="lane-track">
             {ticks.map((tick) => (
               <span key={tick} className="tick" style={{ left: `${(tick / span) * 100}%` }}>
-                {formatMs(tick)}
+                {formatTick(tick)}
               </span>
             ))}
           </div>

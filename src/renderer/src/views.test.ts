@@ -7,6 +7,8 @@ import { ApiClient, type BuildSummary } from './api-client.js';
 import { App } from './App.js';
 import type { TaskTimelineEntry } from '../../core/models.js';
 import { LogViewer } from './LogViewer.js';
+import { Artifacts, Tests } from './BuildDetailView.js';
+import type { BuildDetail } from './api-client.js';
 import type { Route } from './route.js';
 import { SignIn } from './SignIn.js';
 import { Timeline } from './Timeline.js';
@@ -302,5 +304,74 @@ describe('LogViewer', () => {
     expect(
       text(render(createElement(LogViewer, { log: { state: 'done', error: null, lines: [] } }))),
     ).toContain('The log is empty so far.');
+  });
+});
+
+describe('Build detail sections', () => {
+  it('lists failed tests first with name, message and stack', () => {
+    const html = render(
+      createElement(Tests, {
+        results: {
+          total: 3,
+          passed: 2,
+          failed: 1,
+          skipped: 0,
+          durationMs: 1200,
+          failures: [
+            {
+              name: 'Shop.Tests.Adds',
+              message: 'Assert.Equal() Failure',
+              stackTrace: 'at Shop.Tests.Adds()',
+              durationMs: 5,
+            },
+          ],
+        },
+        status: undefined,
+      }),
+    );
+    expect(text(html)).toContain('1 failed · 2 passed · 0 skipped · 3 total · 1.2 s');
+    expect(text(html)).toContain('Shop.Tests.Adds Assert.Equal() Failure Stack trace at Shop.Tests.Adds()');
+    const skipped = render(
+      createElement(Tests, {
+        results: null,
+        status: {
+          name: 'Test',
+          status: 'Skipped',
+          message: 'runTests is false',
+        } as BuildDetail['stages'][number],
+      }),
+    );
+    expect(text(skipped)).toContain('No tests ran: runTests is false.');
+  });
+
+  it('shows each artifact with size, hash, provenance and a download button', () => {
+    const detail = {
+      executionId: '3f2b8c1e-4d5a',
+      status: 'Succeeded',
+      gitRef: 'main',
+      resolvedCommit: 'bfcdbc990127d5cc6ad0be8b54bafa83212266f8',
+      agent: { agentId: 'a', hostname: 'dev-box', targetType: 'Linux' },
+      artifacts: [
+        {
+          artifactId: 'x1',
+          name: 'Shop.1.0.0.nupkg',
+          path: 'src/Shop/bin/Release/Shop.1.0.0.nupkg',
+          sizeBytes: 4608,
+          contentType: 'application/octet-stream',
+          sha256Hash: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+          createdAt: '2026-01-01T10:00:00.000Z',
+          downloadUrl: '/api/v1/artifacts/x1/download',
+        },
+      ],
+    } as unknown as BuildDetail;
+    const client = new ApiClient({ baseUrl: '', token: 't' });
+    const html = render(createElement(Artifacts, { detail, client }));
+    expect(text(html)).toContain(
+      'Shop.1.0.0.nupkg src/Shop/bin/Release/Shop.1.0.0.nupkg 4.5 KB 9f86d081884c…',
+    );
+    expect(text(html)).toContain('main @ bfcdbc990127 build 3f2b8c1e on dev-box');
+    expect(html).toContain('aria-label="Download Shop.1.0.0.nupkg"');
+    const none = render(createElement(Artifacts, { detail: { ...detail, artifacts: [] }, client }));
+    expect(text(none)).toContain('This build produced no artifacts.');
   });
 });
