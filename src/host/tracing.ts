@@ -113,9 +113,11 @@ export function startTracing(options: StartTracingOptions): NodeTracing {
       if (stopped) return;
       stopped = true;
       tracer.enabled = false;
-      await provider.shutdown().catch((error: unknown) =>
-        logger.warn('could not export the last spans', { error: errorMessage(error) }),
-      );
+      await provider
+        .shutdown()
+        .catch((error: unknown) =>
+          logger.warn('could not export the last spans', { error: errorMessage(error) }),
+        );
     },
   };
 }
