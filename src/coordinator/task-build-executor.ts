@@ -317,7 +317,12 @@ class TaskRun {
     });
     try {
       const found = await cache.lookup(
-        { cacheKey: planned.cacheKey, kind: planned.kind, project: planned.project },
+        {
+          cacheKey: planned.cacheKey,
+          kind: planned.kind,
+          project: planned.project,
+          traceparent: span.traceparent,
+        },
         this.controller.signal,
       );
       span.setAttributes(

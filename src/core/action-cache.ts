@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { traceparentSchema } from './mesh-messages.js';
 import {
   TASK_KINDS,
   type CacheKey,
@@ -131,6 +132,8 @@ export const actionCacheRequestSchema = z.strictObject({
   cacheKey: sha256,
   kind: z.enum(TASK_KINDS as ['build', 'test', 'pack']),
   project: z.string().min(1).max(4096),
+  /** The asking build's span (W3C trace context), for the answering peer's logs. */
+  traceparent: traceparentSchema.optional(),
 });
 export type ActionCacheRequest = z.infer<typeof actionCacheRequestSchema>;
 
@@ -152,6 +155,8 @@ export interface TaskCacheQuery {
   cacheKey: CacheKey;
   kind: TaskKind;
   project: string;
+  /** The lookup's span; sent with the questions to peers and the blob requests of a hit. */
+  traceparent?: string;
 }
 
 /** The answer to a {@link TaskCacheQuery}. */

@@ -176,6 +176,7 @@ export class MeshTaskCache implements TaskCache {
       cacheKey: key,
       kind: query.kind,
       project: query.project,
+      ...(query.traceparent ? { traceparent: query.traceparent } : {}),
     };
     let peerLastInputs: InputDigest[] | undefined;
     // Queries still in flight once an answer is taken are abandoned.
@@ -284,6 +285,7 @@ export class MeshTaskCache implements TaskCache {
         const stored = await blobs.fetchBlob(peerId, blob.sha256, {
           signal: stop,
           timeoutMs: this.blobTimeoutMs,
+          traceparent: query.traceparent,
         });
         if (stored.sizeBytes !== blob.sizeBytes)
           return `blob ${blob.sha256} is ${stored.sizeBytes} bytes, the entry says ${blob.sizeBytes}`;

@@ -144,6 +144,7 @@ export class ActionCacheService {
         peerId,
         cacheKey: request.cacheKey,
         type: response.type,
+        traceparent: request.traceparent,
       });
     } catch (error) {
       this.logger.warn('action-cache lookup failed', {
