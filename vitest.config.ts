@@ -36,7 +36,7 @@ export default defineConfig({
           // unit and integration projects (group 0) have finished, so they never compete for the cores.
           fileParallelism: false,
           sequence: { groupOrder: 1 },
-          testTimeout: 300_000,
+          testTimeout: 420_000,
           hookTimeout: 300_000,
         },
       },
