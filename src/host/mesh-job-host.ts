@@ -39,7 +39,7 @@ export class MeshJobHost implements JobHost {
       return this.options.tasks.consider(
         { request: offer.request, task, manifestSha256: offer.source.manifestSha256 },
         async (sha256s, signal) => {
-          await this.fetchMissing(fromPeerId, sha256s, signal);
+          await this.fetchMissing(fromPeerId, sha256s, signal, offer.traceparent);
         },
         'peer',
       );
@@ -65,10 +65,10 @@ export class MeshJobHost implements JobHost {
 
   private async fetchSources(peerId: string, offer: JobOffer, directory: string, signal: AbortSignal) {
     const { contentStore, blobs } = this.options;
-    await blobs.fetchBlob(peerId, offer.source.manifestSha256, { signal });
+    await blobs.fetchBlob(peerId, offer.source.manifestSha256, { signal, traceparent: offer.traceparent });
     const manifest = await readManifest(contentStore, offer.source.manifestSha256);
     const needed = manifestBlobs(manifest);
-    const missing = await this.fetchMissing(peerId, needed, signal);
+    const missing = await this.fetchMissing(peerId, needed, signal, offer.traceparent);
     // Into a fresh workspace, or over a persistent one (Incremental): unchanged files keep their
     // timestamps, files gone from the commit are deleted, bin/ and obj/ stay.
     const synced = await syncSources(manifest, contentStore, directory);
@@ -86,6 +86,8 @@ export class MeshJobHost implements JobHost {
     peerId: string,
     sha256s: readonly string[],
     signal: AbortSignal,
+    /** The offer's trace context, passed on to the peer serving the blobs. */
+    traceparent: string | undefined,
   ): Promise<number> {
     const { contentStore, blobs } = this.options;
     const missing: string[] = [];
@@ -94,7 +96,7 @@ export class MeshJobHost implements JobHost {
     const worker = async () => {
       while (next < missing.length) {
         const sha256 = missing[next++] as string;
-        await blobs.fetchBlob(peerId, sha256, { signal });
+        await blobs.fetchBlob(peerId, sha256, { signal, traceparent });
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_BLOB_FETCHES, missing.length) }, worker));
