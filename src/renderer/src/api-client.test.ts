@@ -105,4 +105,82 @@ describe('ApiClient', () => {
       new ApiClient({ baseUrl: '', token: null, fetch: wrongShape.fetch }).listAgents(),
     ).rejects.toMatchObject({ code: 'ApiResponseInvalid' });
   });
+
+  it('reads, starts, cancels builds and lists solutions, with the token on every call', async () => {
+    const detail = { executionId: 'b1', stages: [], timeline: [] };
+    const { fetch, calls } = fakeFetch((url) => {
+      if (url.endsWith('/cancel'))
+        return json({ executionId: 'b1', status: 'Cancelling', message: 'requested' });
+      if (url.includes('/repositories/solutions'))
+        return json({ commit: 'c', resolvedRef: 'refs/heads/main', solutions: ['A.sln'] });
+      if (url.endsWith('/api/v1/builds')) return json({ executionId: 'b2', status: 'Queued' }, 202);
+      return json(detail);
+    });
+    const client = new ApiClient({ baseUrl: 'http://n', token: 'tok', fetch });
+    await expect(client.getBuild('b1')).resolves.toEqual(detail);
+    await expect(client.submitBuild({ repositoryUrl: 'x' })).resolves.toEqual({ executionId: 'b2' });
+    await expect(client.cancelBuild('b1')).resolves.toMatchObject({ status: 'Cancelling' });
+    await expect(client.listSolutions('file:///r.git', 'main')).resolves.toMatchObject({
+      solutions: ['A.sln'],
+    });
+    expect(calls.map((call) => `${call.init?.method} ${call.url}`)).toEqual([
+      'GET http://n/api/v1/builds/b1',
+      'POST http://n/api/v1/builds',
+      'POST http://n/api/v1/builds/b1/cancel',
+      'GET http://n/api/v1/repositories/solutions?repositoryUrl=file%3A%2F%2F%2Fr.git&gitRef=main',
+    ]);
+    expect(calls[1]?.init?.body).toBe('{"repositoryUrl":"x"}');
+    expect(new Headers(calls[1]?.init?.headers).get('Content-Type')).toBe('application/json');
+    expect(calls.every((call) => new Headers(call.init?.headers).get('Authorization') === 'Bearer tok')).toBe(
+      true,
+    );
+    expect(client.withToken('other').authHeaders()).toEqual({ Authorization: 'Bearer other' });
+    expect(client.withToken(null).authHeaders()).toEqual({});
+  });
+
+  it("keeps a 400's field details, and reports a 401 so the UI can ask for a token", async () => {
+    let unauthorized = 0;
+    const details = [{ field: 'repositoryUrl', message: 'must be an absolute git URL' }];
+    const bad = fakeFetch(() =>
+      json({ error: 'Bad Request', message: 'One or more validation errors occurred', details }, 400),
+    );
+    const error = await new ApiClient({ baseUrl: '', token: null, fetch: bad.fetch })
+      .submitBuild({})
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, details });
+
+    const refused = fakeFetch(() =>
+      json({ error: 'Unauthorized', message: 'Authentication required', details: [] }, 401),
+    );
+    const client = new ApiClient({
+      baseUrl: '',
+      token: 'old',
+      fetch: refused.fetch,
+      onUnauthorized: () => unauthorized++,
+    });
+    await expect(client.listBuilds()).rejects.toMatchObject({ status: 401 });
+    client.reportUnauthorized();
+    expect(unauthorized).toBe(2);
+  });
+
+  it('downloads an artifact as a blob with the token, and rejects odd answers', async () => {
+    const { fetch, calls } = fakeFetch((url) =>
+      url.includes('missing')
+        ? json({ error: 'Not Found', message: 'Artifact not found', details: [] }, 404)
+        : new Response('PK\u0003\u0004', { status: 200 }),
+    );
+    const client = new ApiClient({ baseUrl: 'http://n', token: 'tok', fetch });
+    const blob = await client.downloadArtifact('/api/v1/artifacts/a1/download');
+    expect(await blob.text()).toBe('PK\u0003\u0004');
+    expect(new Headers(calls[0]?.init?.headers).get('Authorization')).toBe('Bearer tok');
+    await expect(client.downloadArtifact('/api/v1/artifacts/missing/download')).rejects.toMatchObject({
+      status: 404,
+      message: 'The node answered 404: Artifact not found',
+    });
+    const odd = new ApiClient({ baseUrl: '', token: null, fetch: fakeFetch(() => json({ nope: 1 })).fetch });
+    await expect(odd.getBuild('x')).rejects.toMatchObject({ code: 'ApiResponseInvalid' });
+    await expect(odd.submitBuild({})).rejects.toMatchObject({ code: 'ApiResponseInvalid' });
+    await expect(odd.cancelBuild('x')).rejects.toMatchObject({ code: 'ApiResponseInvalid' });
+    await expect(odd.listSolutions('u', 'r')).rejects.toMatchObject({ code: 'ApiResponseInvalid' });
+  });
 });

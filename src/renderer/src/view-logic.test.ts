@@ -29,6 +29,7 @@ import {
   timeTicks,
 } from './timeline-layout.js';
 import { vi } from 'vitest';
+import { agentStatusTone, buildStatusTone, stageStatusTone } from './status-tone.js';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds)).toISOString();
 
@@ -411,5 +412,24 @@ describe('formatting', () => {
     expect(formatRatio(null)).toBe('—');
     expect(shortHash('0123456789abcdef')).toBe('0123456789ab');
     expect(shortHash(null)).toBe('—');
+  });
+});
+
+describe('status tones', () => {
+  it('colours every status, the word always shown beside it', () => {
+    expect(
+      ['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped', 'Cancelled'].map((s) =>
+        stageStatusTone(s as 'Pending'),
+      ),
+    ).toEqual(['waiting', 'active', 'good', 'bad', 'muted', 'muted']);
+    expect(
+      ['Queued', 'Cancelling', 'TimedOut', 'Cancelled'].map((s) => buildStatusTone(s as 'Queued')),
+    ).toEqual(['waiting', 'waiting', 'bad', 'muted']);
+    expect(['Idle', 'Building', 'Maintenance', 'Offline'].map((s) => agentStatusTone(s as 'Idle'))).toEqual([
+      'good',
+      'active',
+      'muted',
+      'muted',
+    ]);
   });
 });
