@@ -4,6 +4,7 @@ import { BuildDetailView } from './BuildDetailView.js';
 import { BuildsView } from './BuildsView.js';
 import { NewBuildView } from './NewBuildView.js';
 import { PeersView } from './PeersView.js';
+import { tokenFromFragment } from './auth-token.js';
 import { parseRoute, routeHref, type Route } from './route.js';
 import { SignIn } from './SignIn.js';
 import type { StreamState } from './event-stream.js';
@@ -42,10 +43,24 @@ export function App({ client, nodeAddress, initialToken = null, saveToken, initi
   const [route, setRoute] = useState<Route>(initialRoute ?? currentRoute());
 
   useEffect(() => {
-    const onHash = () => setRoute(parseRoute(window.location.hash));
+    const onHash = () => {
+      // A sign-in link opened in a tab that already shows the dashboard only changes the fragment.
+      const link = tokenFromFragment(window.location.hash);
+      if (link.token) {
+        window.history.replaceState(
+          null,
+          '',
+          `${window.location.pathname}${window.location.search}${link.rest}`,
+        );
+        saveToken?.(link.token);
+        setToken(link.token);
+        setRefused(false);
+      }
+      setRoute(parseRoute(window.location.hash));
+    };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
-  }, []);
+  }, [saveToken]);
 
   const onUnauthorized = useCallback(() => {
     setRefused(true);

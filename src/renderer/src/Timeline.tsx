@@ -15,7 +15,8 @@ const TONE_LABELS = {
 
 /** Axis labels in whole seconds (`0 s`, `20 s`, `1 min 40 s`). */
 function formatTick(ms: number): string {
-  return ms === 0 ? '0 s' : formatMs(Math.round(ms / 1000) * 1000);
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : formatMs(seconds * 1000);
 }
 
 function describeBar(bar: TimelineBar, lane: string): string {
