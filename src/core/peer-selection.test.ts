@@ -42,6 +42,15 @@ describe('selectPeer', () => {
     expect(selectPeer(peers, demand).peer?.agentId).toBe('f');
   });
 
+  it("runs this node's own builds on it even while it donates nothing to peers", () => {
+    const ownPaused = peer('own', { donationMode: 'Paused', acceptingWork: false, isLocal: true });
+    const ownAway = peer('own', { donationMode: 'WhenIdle', acceptingWork: false, isLocal: true });
+    expect(selectPeer([ownPaused, peer('c', { donationMode: 'Paused' })], demand).peer?.agentId).toBe('own');
+    expect(selectPeer([ownAway], demand).peer?.agentId).toBe('own');
+    expect(selectPeer([peer('own', { isLocal: true, status: 'Maintenance' })], demand).peer).toBeNull();
+    expect(selectPeer([peer('c', { donationMode: 'Paused' })], demand).peer).toBeNull();
+  });
+
   it('never gives a .NET build to a peer without a suitable SDK, and says so', () => {
     const noSdk = peer('nosdk', {
       capabilities: { os: 'linux', buildableFrameworks: [], installedTools: ['git'] },

@@ -9,6 +9,11 @@ export interface PeerCandidate {
   donationMode: DonationMode;
   /** Whether a WhenIdle peer's user is away right now (always true for other modes). */
   acceptingWork: boolean;
+  /**
+   * This node itself. Donation settings govern what a machine gives to others, so the node's own
+   * builds may use it even while Paused or while its owner is at the keyboard.
+   */
+  isLocal?: boolean;
   freeSlots: number;
   /** Slots the peer has in all, when it announced them. */
   maxConcurrentBuilds?: number;
@@ -105,7 +110,9 @@ export function willingPeers(
       ? `; ${freeButIncapable} free peer${freeButIncapable === 1 ? '' : 's'} cannot build it (no suitable .NET SDK)`
       : '';
   const willing = capable.filter(
-    (peer) => peer.status !== 'Maintenance' && peer.donationMode !== 'Paused' && peer.acceptingWork,
+    (peer) =>
+      peer.status !== 'Maintenance' &&
+      (peer.isLocal === true || (peer.donationMode !== 'Paused' && peer.acceptingWork)),
   );
   if (willing.length === 0) {
     return {

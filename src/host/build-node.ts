@@ -295,6 +295,7 @@ export class BuildNode {
         refreshPresence();
       },
       ban: (peerId) => mesh.ban(peerId),
+      ownFreeSlots: () => slots.free(),
       unban: (peerId) => mesh.unban(peerId),
     });
     const remote = new MeshRemoteJobRunner(jobs, blobs, (sha256) => contentStore.has(sha256));

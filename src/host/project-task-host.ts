@@ -40,7 +40,8 @@ export class ProjectTaskHost {
     fetchBlobs: (sha256s: readonly string[], signal: AbortSignal) => Promise<void>,
     from: 'peer' | 'self' = 'self',
   ): JobDecision {
-    const available = this.options.availability();
+    // Donation settings limit what this machine gives to peers, never its own builds.
+    const available = from === 'peer' ? this.options.availability() : ({ accepting: true } as const);
     if (!available.accepting) return { accept: false, reason: available.reason };
     const label = `${job.request.job.projectName}: ${job.task.taskId}`;
     const noSlot = `no free build slot (${this.options.slots.capacity} in use)`;

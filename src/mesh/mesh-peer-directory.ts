@@ -16,6 +16,11 @@ export interface MeshPeerDirectoryOptions {
   /** Refuses a peer on every protocol (and closes its connections), or lets it back in. */
   ban: (peerId: string) => Promise<void>;
   unban: (peerId: string) => void;
+  /**
+   * Free slots of this node for its own builds. Its announcement says 0 while it donates nothing
+   * (Paused, or its owner is back), but its own builds still run on it.
+   */
+  ownFreeSlots?: () => number;
 }
 
 /**
@@ -30,12 +35,13 @@ export class MeshPeerDirectory implements PeerDirectory {
   constructor(private readonly options: MeshPeerDirectoryOptions) {}
 
   candidates(): PeerCandidate[] {
-    return this.known().map(({ announcement, status }) => ({
+    return this.known().map(({ announcement, status, isLocal }) => ({
       agentId: announcement.agentId,
       status,
       donationMode: announcement.donationMode,
       acceptingWork: announcement.acceptingWork ?? true,
-      freeSlots: announcement.freeSlots,
+      isLocal,
+      freeSlots: isLocal && this.options.ownFreeSlots ? this.options.ownFreeSlots() : announcement.freeSlots,
       maxConcurrentBuilds: announcement.maxConcurrentBuilds,
       cpuUsage: announcement.cpuUsage,
       memoryUsage: announcement.memoryUsage,
