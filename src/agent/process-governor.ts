@@ -10,8 +10,8 @@ export interface ProcessAdopter {
 
 /**
  * The priority and MSBuild parallelism of the dotnet processes this machine runs, following the
- * owner's CPU share. Each process is set to the current nice value right after it starts (before
- * it forks MSBuild nodes, which inherit it); when the owner comes back, every running process
+ * owner's CPU share. Each process group is set to the current nice value right after it starts
+ * (its later children inherit it); when the owner comes back, every running process
  * group can be lowered further. Priorities only go down: raising one again needs privileges.
  */
 export class ProcessGovernor implements ProcessAdopter {
@@ -26,7 +26,12 @@ export class ProcessGovernor implements ProcessAdopter {
 
   adopt(pid: number): () => void {
     const { niceness } = this.limits();
-    if (niceness > 0) setNiceness(pid, niceness);
+    if (niceness > 0) {
+      // The leader first, so whatever it forks from now on inherits the value; then the sweep
+      // catches threads and children it started between spawn and this call.
+      setNiceness(pid, niceness);
+      reniceProcessGroup(pid, niceness);
+    }
     this.running.set(pid, niceness);
     return () => {
       this.running.delete(pid);

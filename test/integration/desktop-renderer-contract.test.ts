@@ -23,7 +23,7 @@ describe('renderer API client against a real node', () => {
 
   beforeAll(async () => {
     node = await startTestNode();
-    client = ApiClient.forBridge({ apiBaseUrl: node.url, token: null });
+    client = ApiClient.forBridge({ apiBaseUrl: node.url, token: node.node.issueToken('Developer', 600) });
   });
   afterAll(async () => {
     await node.stop();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintTokenFromDataDir } from '../../src/host/jwt-secret.js';
 import { createSwarmKey, writeSwarmKey } from '../../src/mesh/swarm-key.js';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
 import { removeDir, waitFor } from '../helpers/node-harness.js';
@@ -23,10 +24,18 @@ describe('mDNS discovery in network namespaces', () => {
   let lan: TestLan;
   let root: string;
   let repo: GeneratedRepo;
-  const nodes: { namespace: string; child: ChildProcess; agentId: string }[] = [];
+  const nodes: { namespace: string; child: ChildProcess; agentId: string; token: string }[] = [];
 
   async function nsApi<T>(namespace: string, method: string, path: string, body?: unknown): Promise<T> {
-    const args = ['-s', '-X', method, `http://127.0.0.1:${API_PORT}${path}`];
+    const token = nodes.find((node) => node.namespace === namespace)?.token ?? '';
+    const args = [
+      '-s',
+      '-X',
+      method,
+      '-H',
+      `authorization: Bearer ${token}`,
+      `http://127.0.0.1:${API_PORT}${path}`,
+    ];
     if (body !== undefined)
       args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
     return JSON.parse(await lan.exec(namespace, 'curl', args)) as T;
@@ -77,7 +86,10 @@ describe('mDNS discovery in network namespaces', () => {
         });
         child.once('exit', (code) => reject(new Error(`node in ${host.namespace} exited with ${code}`)));
       });
-      nodes.push({ namespace: host.namespace, child, agentId });
+      // The node wrote its token secret before it listened; the test acts as Admin, like `token create`.
+      const minted = await mintTokenFromDataDir(dataDir, 'Admin', 3600, 'test');
+      if (!minted) throw new Error(`node in ${host.namespace} left no JWT secret in ${dataDir}`);
+      nodes.push({ namespace: host.namespace, child, agentId, token: minted.token });
     }
   });
 
