@@ -102,6 +102,10 @@ export async function buildProject(options: {
 }): Promise<ProjectBuildResult> {
   const { job } = options;
   const diagnostics: Diagnostic[] = [];
+  const properties = { ...job.buildProperties };
+  // Deterministic builds (verify): map this workspace's root away so that peers' outputs compare.
+  if (properties.ContinuousIntegrationBuild === 'true' && properties.PathMap === undefined)
+    properties.PathMap = `${options.sourceDir}/=/_/`;
   const args = [
     'build',
     options.projectPath,
@@ -113,7 +117,7 @@ export async function buildProject(options: {
     ...(options.restore === false ? ['--no-restore'] : []),
     ...(job.targetFramework ? ['-f', job.targetFramework] : []),
     ...(job.runtimeIdentifier ? ['-r', job.runtimeIdentifier] : []),
-    ...Object.entries(job.buildProperties)
+    ...Object.entries(properties)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, value]) => `-p:${name}=${escapeMsBuildValue(value)}`),
     '-tl:off',

@@ -85,7 +85,7 @@ function artifact(dll: string): ProducedArtifact {
 }
 
 /** The inspector reads the dll hash back from the artifact hash. */
-const inspector: OutputInspector = {
+const inspector: Pick<OutputInspector, 'listFiles'> = {
   listFiles: (produced) => Promise.resolve([{ path: 'Lib.dll', sha256: produced.sha256Hash }]),
 };
 

@@ -38,7 +38,7 @@ export interface CanaryBuildExecutorOptions {
   sources: SourcePreparer;
   remote: RemoteJobRunner;
   /** Lists the files inside the artifacts, for the reproducibility comparison. */
-  inspector: OutputInspector;
+  inspector: Pick<OutputInspector, 'listFiles'>;
   /** Told the project directories whose outputs differed between peers (their cache entries are never served). */
   onNotReproducible?: (projects: string[]) => Promise<void> | void;
   logger: Logger;

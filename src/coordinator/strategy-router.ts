@@ -8,7 +8,8 @@ import type { BuildRequest, BuildStrategy } from '../core/models.js';
 
 /**
  * Sends task-engine strategies (Cached, Distributed) to one executor and the rest to another;
- * Canary builds and builds with `verify: true` go to `checks` when given.
+ * Canary builds and whole builds with `verify: true` go to `checks` when given. A task-engine build
+ * with `verify: true` stays with the task engine, which verifies each project's build task.
  */
 export class StrategyRouter implements BuildExecutor {
   constructor(
@@ -19,8 +20,9 @@ export class StrategyRouter implements BuildExecutor {
   ) {}
 
   private executorFor(request: BuildRequest): BuildExecutor {
+    if (this.taskStrategies.includes(request.strategy)) return this.tasks;
     if (this.checks && (request.strategy === 'Canary' || request.verify === true)) return this.checks;
-    return this.taskStrategies.includes(request.strategy) ? this.tasks : this.wholeBuilds;
+    return this.wholeBuilds;
   }
 
   execute(

@@ -22,6 +22,7 @@ import type { PeerDirectory, PreparedSources, SourcePreparer, TaskDispatcher } f
 import type {
   BuildRequest,
   ProducedArtifact,
+  ReproducibilityReport,
   StageName,
   StageStatus,
   TaskTimelineEntry,
@@ -204,9 +205,13 @@ class FakeDispatcher implements TaskDispatcher {
   readonly changes = new Watch();
   maxConcurrent = 0;
 
+  readonly requests: BuildRequest[] = [];
+
   constructor(
     private readonly directory: Directory,
     private readonly decide?: (call: DispatchCall) => Settlement | undefined,
+    /** The output tree a peer's build of a project reports; default the same on every peer. */
+    private readonly outputTree?: (peerId: string, project: string) => string,
   ) {}
 
   run(
@@ -214,6 +219,7 @@ class FakeDispatcher implements TaskDispatcher {
     job: { request: BuildRequest; attempt: number; source: PreparedSources; task: TaskSpec },
     { signal, listener }: { signal: AbortSignal; listener: BuildExecutionListener },
   ): Promise<BuildOutcome> {
+    this.requests.push(job.request);
     return new Promise<BuildOutcome>((resolve, reject) => {
       const spec = job.task;
       const call: DispatchCall = {
@@ -229,7 +235,8 @@ class FakeDispatcher implements TaskDispatcher {
           if (result === 'succeed') {
             listener.onLog('INFO', `${spec.kind} of ${spec.project} done`);
             if (spec.kind === 'test') listener.onTestResults(passedTests);
-            void listener.onTaskOutput?.(signedEntry(spec, peerId));
+            const tree = spec.kind === 'build' ? this.outputTree?.(peerId, spec.project) : undefined;
+            void listener.onTaskOutput?.(signedEntry(spec, peerId, tree ? { outputTreeSha256: tree } : {}));
             resolve({ status: 'Succeeded' });
           } else if (result instanceof Error) reject(result);
           else resolve(result);
@@ -364,11 +371,12 @@ interface SetupOptions {
   planner?: BuildPlanner;
   sources?: SourcePreparer;
   options?: Partial<TaskBuildExecutorOptions>;
+  outputTree?: (peerId: string, project: string) => string;
 }
 
 function setup(setupOptions: SetupOptions) {
   const directory = new Directory(setupOptions.peers ?? [candidate('p1'), candidate('p2')]);
-  const dispatcher = new FakeDispatcher(directory, setupOptions.decide);
+  const dispatcher = new FakeDispatcher(directory, setupOptions.decide, setupOptions.outputTree);
   let plans = 0;
   let tick = 0;
   const executor = new TaskBuildExecutor({
@@ -1010,6 +1018,176 @@ describe('TaskBuildExecutor', () => {
       });
       expect(plans()).toBe(0);
       expect(dispatcher.calls).toEqual([]);
+    });
+  });
+
+  describe('verify', () => {
+    // A ← B. B copies A.dll into its bin; A's own build is deterministic, B's is not.
+    const buildA = planned('build', A);
+    const buildB = planned('build', B, { after: [buildA], place: [A] });
+    const testB = planned('test', B, { after: [buildB], place: [A, B] });
+    const trees = new Map<string, { path: string; sha256: string }[]>();
+    /** A's outputs are the same everywhere; B's dll (and the copy of A in its bin) differ per peer. */
+    const outputTree = (peerId: string, project: string): string => {
+      const stable = project === A;
+      const tree = hex(`tree ${project}${stable ? '' : ` on ${peerId}`}`);
+      const dir = project.slice(0, project.lastIndexOf('/'));
+      const name = dir.slice(dir.lastIndexOf('/') + 1);
+      const files = [
+        { path: `${dir}/bin/Release/net10.0/${name}.dll`, sha256: hex(`${name}.dll${stable ? '' : peerId}`) },
+        { path: `${dir}/obj/Release/net10.0/ref/${name}.dll`, sha256: hex(`ref ${name}`) },
+      ];
+      if (!stable) files.push({ path: `${dir}/bin/Release/net10.0/A.dll`, sha256: hex(`A copy ${peerId}`) });
+      trees.set(tree, files);
+      return tree;
+    };
+    const inspector = {
+      listOutputTree: (tree: string) => {
+        const files = trees.get(tree);
+        return files ? Promise.resolve(files) : Promise.reject(new Error(`no tree ${tree}`));
+      },
+    };
+
+    it('builds each project again on the other peer, cache off, and names the files that differ', async () => {
+      const marked: [string, string[]][] = [];
+      const { start, dispatcher } = setup({
+        tasks: [buildA, buildB, testB],
+        decide: succeedAll,
+        outputTree,
+        options: {
+          inspector,
+          onNotReproducible: (repositoryUrl, projects) => {
+            marked.push([repositoryUrl, projects]);
+          },
+        },
+      });
+      let report: ReproducibilityReport | undefined;
+      const { rec, outcome } = start(makeRequest({ verify: true }));
+      rec.listener.onReproducibility = (found) => (report = found);
+      expect(await outcome).toEqual({ status: 'Succeeded' });
+
+      // Each build task ran twice, on two different peers; the test task once.
+      const buildsOf = (taskId: string) => dispatcher.calls.filter((call) => call.taskId === taskId);
+      for (const taskId of [buildA.taskId, buildB.taskId]) {
+        const calls = buildsOf(taskId);
+        expect(calls).toHaveLength(2);
+        expect(new Set(calls.map((call) => call.peerId)).size).toBe(2);
+        // The second build used the same reference outputs as the first.
+        expect(calls[1]!.place).toEqual(calls[0]!.place);
+      }
+      expect(buildsOf(testB.taskId)).toHaveLength(1);
+      // Deterministic properties and the commit went to every peer.
+      for (const request of dispatcher.requests)
+        expect(request.job.buildProperties).toMatchObject({
+          ContinuousIntegrationBuild: 'true',
+          Deterministic: 'true',
+          SourceRevisionId: prepared.commit,
+        });
+
+      expect(report).toMatchObject({ reproducible: false });
+      // B's own dll differs; the copy of A in B's bin is A's to answer for, and A is identical.
+      expect(report!.differences).toEqual([
+        { project: 'src/B', file: 'bin/Release/net10.0/B.dll', reason: 'content differs' },
+      ]);
+      expect(new Set(report!.checkedOn)).toEqual(new Set(['p1', 'p2']));
+      expect(marked).toEqual([['file:///tmp/r.git', ['src/B']]]);
+      expect(rec.last('verify:src/A/A.csproj')).toMatchObject({ kind: 'verify', status: 'Succeeded' });
+      expect(rec.last('verify:src/B/B.csproj')).toMatchObject({
+        kind: 'verify',
+        status: 'Failed',
+        message: expect.stringContaining('bin/Release/net10.0/B.dll'),
+      });
+      expect(
+        rec.logs.some((line) => line.startsWith('WARN: Not reproducible: src/B: bin/Release/net10.0/B.dll')),
+      ).toBe(true);
+      // The build's own outcome and stages only count the first builds.
+      expect(rec.finalStages()).toMatchObject({ Build: 'Succeeded', Test: 'Succeeded' });
+    });
+
+    it('reports identical outputs as reproducible and marks nothing', async () => {
+      const marked: string[][] = [];
+      const { start } = setup({
+        tasks: [buildA],
+        decide: succeedAll,
+        outputTree: (peerId, project) => outputTree('same', project),
+        options: { inspector, onNotReproducible: (_url, projects) => void marked.push(projects) },
+      });
+      let report: ReproducibilityReport | undefined;
+      const { rec, outcome } = start(makeRequest({ verify: true }));
+      rec.listener.onReproducibility = (found) => (report = found);
+      expect(await outcome).toEqual({ status: 'Succeeded' });
+      expect(report).toMatchObject({ reproducible: true, differences: [] });
+      expect(marked).toEqual([]);
+    });
+
+    it('checks a cache hit on a peer other than its producer', async () => {
+      const hit = signedEntry({ ...buildA, cacheKey: buildA.cacheKey.key }, 'p1', {
+        outputTreeSha256: outputTree('p1', A),
+      });
+      const cache = new FakeCache(new Map([[buildA.cacheKey.key, { hit: true, signed: hit, source: 'p1' }]]));
+      const { start, dispatcher } = setup({
+        tasks: [buildA],
+        decide: succeedAll,
+        cache,
+        outputTree,
+        options: { inspector },
+      });
+      let report: ReproducibilityReport | undefined;
+      const { rec, outcome } = start(makeRequest({ strategy: 'Cached', verify: true }));
+      rec.listener.onReproducibility = (found) => (report = found);
+      expect(await outcome).toEqual({ status: 'Succeeded' });
+      expect(rec.last(buildA.taskId)).toMatchObject({ cache: 'hit' });
+      expect(dispatcher.calls.map((call) => `${call.taskId}@${call.peerId}`)).toEqual([
+        `${buildA.taskId}@p2`,
+      ]);
+      expect(report).toMatchObject({ reproducible: true, checkedOn: ['p1', 'p2'] });
+    });
+
+    it('with one capable peer, says nothing could be compared; the build still succeeds', async () => {
+      const { start } = setup({
+        tasks: [buildA],
+        peers: [candidate('p1')],
+        decide: succeedAll,
+        outputTree,
+        options: { inspector },
+      });
+      let report: ReproducibilityReport | undefined;
+      const { rec, outcome } = start(makeRequest({ verify: true }));
+      rec.listener.onReproducibility = (found) => (report = found);
+      expect(await outcome).toEqual({ status: 'Succeeded' });
+      expect(report).toMatchObject({ reproducible: null, differences: [] });
+      expect(report!.message).toContain('No project was built on a second peer');
+      expect(rec.last('verify:src/A/A.csproj')).toMatchObject({ status: 'Skipped' });
+      expect(rec.last('verify:src/A/A.csproj').message).toContain('no second peer');
+    });
+
+    it('counts a second build that fails to compile as a difference, and retries a lost peer elsewhere', async () => {
+      const { start, dispatcher } = setup({
+        tasks: [buildA, buildB],
+        peers: [candidate('p1'), candidate('p2'), candidate('p3')],
+        decide: (call) => {
+          const nth = dispatcher.calls.filter((each) => each.taskId === call.taskId).indexOf(call);
+          if (nth === 0) return 'succeed';
+          // A's second build: the peer is lost once, then another peer builds it.
+          if (call.taskId === buildA.taskId)
+            return nth === 1 ? new PeerLostError(call.peerId, 'gone') : 'succeed';
+          return { status: 'Failed', errorMessage: 'CS0246 on this peer', failureKind: 'build' };
+        },
+        outputTree: (peerId, project) => outputTree('same', project),
+        options: { inspector },
+      });
+      let report: ReproducibilityReport | undefined;
+      const { rec, outcome } = start(makeRequest({ verify: true }));
+      rec.listener.onReproducibility = (found) => (report = found);
+      expect(await outcome).toEqual({ status: 'Succeeded' });
+      const peersOfA = dispatcher.calls
+        .filter((call) => call.taskId === buildA.taskId)
+        .map((call) => call.peerId);
+      expect(peersOfA).toHaveLength(3);
+      expect(new Set(peersOfA).size).toBe(3);
+      expect(report!.differences).toEqual([
+        { project: 'src/B', file: '(build)', reason: expect.stringContaining('CS0246 on this peer') },
+      ]);
     });
   });
 

@@ -7,6 +7,7 @@ import type {
   StartCheck,
 } from '../core/build-execution.js';
 import { isStageEnabled } from '../core/build-stages.js';
+import { compareProjectOutputs, deterministicRequest, type OutputInspector } from '../core/canary.js';
 import { canBuildFramework } from '../core/capabilities.js';
 import { JobRejectedError, OperationAbortedError, errorMessage } from '../core/errors.js';
 import type { PeerDirectory, PreparedSources, SourcePreparer, TaskDispatcher } from '../core/mesh-ports.js';
@@ -14,6 +15,8 @@ import type {
   BuildRequest,
   Diagnostic,
   LogLevel,
+  OutputDifference,
+  ReproducibilityReport,
   StageName,
   TaskTimelineEntry,
   TestResults,
@@ -53,6 +56,10 @@ export interface TaskBuildExecutorOptions {
    * whose traceparent the peer continues).
    */
   tracer?: Tracer;
+  /** Reads output trees for `verify: true`; without it a verify build compares nothing. */
+  inspector?: Pick<OutputInspector, 'listOutputTree'>;
+  /** Called with the projects a verify build found not reproducible: their entries are never served. */
+  onNotReproducible?: (repositoryUrl: string, projects: string[]) => Promise<void> | void;
 }
 
 /**
@@ -62,6 +69,10 @@ export interface TaskBuildExecutorOptions {
  * each task up in the action cache; every build records what it produced. Infrastructure failures
  * retry a task on another peer (3 attempts, 2 s then 4 s); a build failure stops the build unless
  * `continueOnError`, in which case independent tasks finish and dependents are Skipped.
+ *
+ * With `verify: true` every project's build runs with the deterministic properties, and once it
+ * succeeded (or came from the cache) a second peer builds it again, cache off, against the same
+ * reference outputs; the two output trees are compared file by file.
  */
 export class TaskBuildExecutor implements BuildExecutor {
   constructor(private readonly options: TaskBuildExecutorOptions) {}
@@ -92,7 +103,7 @@ export class TaskBuildExecutor implements BuildExecutor {
   }
 
   private async executeStages(
-    request: BuildRequest,
+    submitted: BuildRequest,
     signal: AbortSignal,
     stages: StageSpans,
     span: TraceSpan | undefined,
@@ -101,10 +112,17 @@ export class TaskBuildExecutor implements BuildExecutor {
     const tracer = this.options.tracer ?? NOOP_TRACER;
     let sources: PreparedSources;
     try {
-      sources = await this.options.sources.prepare(request, { signal, listener });
+      sources = await this.options.sources.prepare(submitted, { signal, listener });
     } catch (error) {
-      return outcomeOfError(error, request, signal);
+      return outcomeOfError(error, submitted, signal);
     }
+    // Verify: outputs must not depend on the peer or the workspace (the agent adds a PathMap).
+    const request = submitted.verify ? deterministicRequest(submitted, sources.commit) : submitted;
+    if (request.verify)
+      listener.onLog(
+        'INFO',
+        'Verify: each project is built again on a second peer with the cache off, and the two output trees are compared by sha256 (ContinuousIntegrationBuild, Deterministic, SourceRevisionId set)',
+      );
     const now = () => (this.options.now ?? (() => new Date()))().toISOString();
     listener.onLog('INFO', `Planning the project graph of ${request.job.solutionPath}`);
     let tasks: PlannedTask[];
@@ -171,6 +189,24 @@ interface TaskProgress {
 
 const DONE_STATES: readonly TaskState[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
 
+/** The second build of one project in a verify build, on a peer other than the one that built it. */
+interface Verification {
+  planned: PlannedTask;
+  /** The peer whose outputs are checked: the one that built them, or a cache entry's producer. */
+  primaryPeer: string;
+  primaryTree: string;
+  place: { project: string; treeSha256: string }[];
+  state: 'pending' | 'running' | 'done';
+  attempt: number;
+  /** The primary peer, and peers where an attempt failed. */
+  excluded: Set<string>;
+  lastFailure: string | null;
+  entry: TaskTimelineEntry;
+  /** The peer whose build was compared; null until then. */
+  verifiedOn: string | null;
+  differences: OutputDifference[];
+}
+
 /** The state of one task-engine build while it runs. */
 class TaskRun {
   private readonly progress = new Map<string, TaskProgress>();
@@ -199,6 +235,7 @@ class TaskRun {
   private readonly startedStages = new Set<StageName>();
   private artifactCount = 0;
   private cacheHits = 0;
+  private readonly verifications = new Map<string, Verification>();
 
   constructor(
     private readonly options: TaskBuildExecutorOptions,
@@ -270,6 +307,7 @@ class TaskRun {
       this.signal.removeEventListener('abort', onAbort);
       unsubscribe();
     }
+    if (this.request.verify && !this.signal.aborted) await this.reportReproducibility();
     return this.finish();
   }
 
@@ -285,6 +323,7 @@ class TaskRun {
 
   private allDone(): boolean {
     for (const task of this.progress.values()) if (!DONE_STATES.includes(task.state)) return false;
+    for (const verification of this.verifications.values()) if (verification.state !== 'done') return false;
     return true;
   }
 
@@ -384,6 +423,7 @@ class TaskRun {
       endTime: this.now(),
       message: `Outputs from the action cache (built by ${this.options.peers.hostnameOf(entry.producedBy)})`,
     });
+    if (entry.outputTreeSha256) this.enqueueVerification(task, entry.producedBy, entry.outputTreeSha256);
     this.releaseReadyTasks();
   }
 
@@ -414,10 +454,12 @@ class TaskRun {
       const task = this.progress.get(assignment.task);
       if (task) void this.runTask(task, assignment.peer);
     }
+    // Second builds only take the slots the build's own tasks left free.
+    this.dispatchVerifications(candidates);
   }
 
   private eligiblePeers(
-    task: TaskProgress,
+    task: Pick<TaskProgress, 'planned' | 'excluded' | 'attempt' | 'lastFailure'>,
     candidates: readonly PeerCandidate[],
   ): { peers: string[] } | { reason: string } {
     const demand = { ...demandOf(this.request, null), frameworks: task.planned.frameworks };
@@ -599,6 +641,8 @@ class TaskRun {
           endTime: this.now(),
           outputTreeSha256: output?.entry.outputTreeSha256 ?? null,
         });
+        if (output?.entry.outputTreeSha256)
+          this.enqueueVerification(task, peerId, output.entry.outputTreeSha256);
         this.releaseReadyTasks();
         return;
       }
@@ -699,6 +743,9 @@ class TaskRun {
         });
       }
     }
+    for (const verification of this.verifications.values())
+      if (verification.state === 'pending')
+        this.endVerification(verification, cancelled ? 'Cancelled' : 'Skipped', `Not verified: ${reason}`);
     if (!this.controller.signal.aborted)
       this.controller.abort(cancelled ? this.signal.reason : new OperationAbortedError('cancelled', reason));
     this.wake();
@@ -735,6 +782,306 @@ class TaskRun {
       if (diagnostic.severity === 'error') counts.errors++;
       else counts.warnings++;
     this.stageCounts.set(stage, counts);
+  }
+
+  /** Verify builds: queues the second build of a project whose build task succeeded or was a hit. */
+  private enqueueVerification(task: TaskProgress, primaryPeer: string, primaryTree: string): void {
+    const { planned } = task;
+    if (!this.request.verify || planned.kind !== 'build') return;
+    const place = planned.placeProjects.map((project) => ({
+      project,
+      treeSha256: this.outputs.get(project) ?? '',
+    }));
+    const verification: Verification = {
+      planned,
+      primaryPeer,
+      primaryTree,
+      place,
+      state: 'pending',
+      attempt: 0,
+      excluded: new Set([primaryPeer]),
+      lastFailure: null,
+      verifiedOn: null,
+      differences: [],
+      entry: {
+        ...task.entry,
+        taskId: `verify:${planned.project}`,
+        kind: 'verify',
+        status: 'Pending',
+        agentId: null,
+        hostname: null,
+        queuedAt: this.now(),
+        startTime: null,
+        endTime: null,
+        attempt: 0,
+        cache: 'off',
+        missReason: null,
+        message: `Checks the outputs built by ${this.options.peers.hostnameOf(primaryPeer)}`,
+        outputTreeSha256: null,
+      },
+    };
+    this.verifications.set(planned.taskId, verification);
+    this.listener.onTask?.({ ...verification.entry });
+  }
+
+  private dispatchVerifications(candidates: readonly PeerCandidate[]): void {
+    const pending = [...this.verifications.values()].filter(
+      (verification) => verification.state === 'pending',
+    );
+    if (pending.length === 0 || this.stopped) return;
+    const free = this.freePeers(candidates);
+    for (const verification of pending) {
+      const eligible = this.eligiblePeers(verification, candidates);
+      if ('reason' in eligible) {
+        this.endVerification(
+          verification,
+          'Skipped',
+          `Not verified: no second peer can build it: ${eligible.reason}`,
+        );
+        continue;
+      }
+      const peer = free.find((candidate) => candidate.freeSlots > 0 && eligible.peers.includes(candidate.id));
+      if (!peer) continue;
+      peer.freeSlots--;
+      void this.runVerification(verification, peer.id);
+    }
+  }
+
+  private async runVerification(verification: Verification, peerId: string): Promise<void> {
+    const { planned } = verification;
+    verification.state = 'running';
+    verification.attempt++;
+    this.inFlight.set(peerId, (this.inFlight.get(peerId) ?? 0) + 1);
+    const hostname = this.options.peers.hostnameOf(peerId);
+    this.updateVerification(verification, {
+      status: 'Running',
+      agentId: peerId,
+      hostname,
+      startTime: this.now(),
+      endTime: null,
+      attempt: verification.attempt,
+    });
+    const prefix = `[${projectName(planned.project)}@${hostname} verify]`;
+    const produced: { signed: SignedActionCacheEntry | null } = { signed: null };
+    // Only the outputs count: its diagnostics, tests and artifacts are the first build's already.
+    const verifyListener: BuildExecutionListener = {
+      onLog: (level: LogLevel, message: string) => this.listener.onLog(level, `${prefix} ${message}`),
+      onStage: () => undefined,
+      onCommit: () => undefined,
+      onDiagnostics: () => undefined,
+      onTestResults: () => undefined,
+      onArtifact: () => undefined,
+      onTaskOutput: (output) => {
+        produced.signed = output;
+      },
+    };
+    let outcome: BuildOutcome;
+    try {
+      outcome = await this.options.dispatcher.run(
+        peerId,
+        {
+          request: this.request,
+          attempt: verification.attempt,
+          source: this.sources,
+          task: {
+            taskId: planned.taskId,
+            kind: 'build',
+            project: planned.project,
+            cacheKey: planned.cacheKey.key,
+            place: verification.place,
+          },
+        },
+        { signal: this.controller.signal, listener: verifyListener },
+      );
+    } catch (error) {
+      if (error instanceof JobRejectedError) {
+        verification.attempt--;
+        verification.state = 'pending';
+        this.declinedUntil.set(peerId, Date.now() + (this.options.declineBackoffMs ?? 1000));
+        setTimeout(() => this.wake(), (this.options.declineBackoffMs ?? 1000) + 10).unref();
+        this.updateVerification(verification, {
+          status: 'Pending',
+          agentId: null,
+          hostname: null,
+          startTime: null,
+        });
+        this.release(peerId);
+        return;
+      }
+      outcome = outcomeOfError(error, this.request, this.controller.signal);
+    }
+    try {
+      await this.settleVerification(verification, peerId, outcome, produced.signed);
+    } finally {
+      this.release(peerId);
+    }
+  }
+
+  private async settleVerification(
+    verification: Verification,
+    peerId: string,
+    outcome: BuildOutcome,
+    output: SignedActionCacheEntry | null,
+  ): Promise<void> {
+    const { planned } = verification;
+    const hostname = this.options.peers.hostnameOf(peerId);
+    const tree = output?.entry.outputTreeSha256;
+    if (outcome.status === 'Succeeded' && tree) {
+      try {
+        verification.differences = await this.compareTrees(verification, tree, hostname);
+      } catch (error) {
+        this.endVerification(verification, 'Failed', `Could not compare the outputs: ${errorMessage(error)}`);
+        return;
+      }
+      verification.verifiedOn = peerId;
+      const count = verification.differences.length;
+      this.endVerification(
+        verification,
+        count === 0 ? 'Succeeded' : 'Failed',
+        count === 0
+          ? `Identical outputs on ${this.options.peers.hostnameOf(verification.primaryPeer)} and ${hostname}`
+          : `Not reproducible: ${verification.differences.map((difference) => difference.file).join(', ')}`.slice(
+              0,
+              2000,
+            ),
+        { outputTreeSha256: tree },
+      );
+      return;
+    }
+    if (outcome.status === 'Cancelled' || outcome.status === 'TimedOut' || this.controller.signal.aborted) {
+      this.endVerification(
+        verification,
+        'Cancelled',
+        'errorMessage' in outcome ? outcome.errorMessage : 'Cancelled',
+      );
+      return;
+    }
+    const message =
+      'errorMessage' in outcome
+        ? outcome.errorMessage
+        : `${hostname} reported no outputs for ${planned.project}`;
+    if (outcome.status === 'Failed' && outcome.failureKind === 'build') {
+      // It built on the first peer and not on the second: the build itself is not reproducible.
+      verification.verifiedOn = peerId;
+      verification.differences = [
+        {
+          project: projectDirectory(planned.project),
+          file: '(build)',
+          reason: `failed on ${hostname}: ${message}`.slice(0, 500),
+        },
+      ];
+      this.endVerification(verification, 'Failed', `The second build failed on ${hostname}: ${message}`);
+      return;
+    }
+    verification.excluded.add(peerId);
+    verification.lastFailure = message;
+    if (verification.attempt < this.maxAttempts && !this.stopped) {
+      verification.state = 'pending';
+      this.updateVerification(verification, {
+        status: 'Pending',
+        endTime: this.now(),
+        message: `Attempt ${verification.attempt} failed: ${message}`,
+      });
+      return;
+    }
+    this.endVerification(
+      verification,
+      'Skipped',
+      `Not verified after ${verification.attempt} attempt(s): ${message}`,
+    );
+  }
+
+  /**
+   * The two builds' trees, file by file. Files named like a reference's outputs (its dll copied
+   * into this project's bin) are left out: they are the reference's to answer for.
+   */
+  private async compareTrees(
+    verification: Verification,
+    tree: string,
+    hostname: string,
+  ): Promise<OutputDifference[]> {
+    const inspector = this.options.inspector;
+    if (!inspector) throw new Error('this node cannot read output trees');
+    const referenceNames = new Set<string>();
+    for (const placed of verification.place)
+      for (const file of await inspector.listOutputTree(placed.treeSha256))
+        referenceNames.add(file.path.slice(file.path.lastIndexOf('/') + 1));
+    const own = (files: { path: string; sha256: string }[]) =>
+      files.filter((file) => !referenceNames.has(file.path.slice(file.path.lastIndexOf('/') + 1)));
+    return compareProjectOutputs(
+      verification.planned.project,
+      own(await inspector.listOutputTree(verification.primaryTree)),
+      own(await inspector.listOutputTree(tree)),
+      { reference: this.options.peers.hostnameOf(verification.primaryPeer), other: hostname },
+    );
+  }
+
+  private endVerification(
+    verification: Verification,
+    status: 'Succeeded' | 'Failed' | 'Skipped' | 'Cancelled',
+    message: string,
+    change: Partial<TaskTimelineEntry> = {},
+  ): void {
+    verification.state = 'done';
+    this.updateVerification(verification, { ...change, status, message, endTime: this.now() });
+    this.wake();
+  }
+
+  private updateVerification(verification: Verification, change: Partial<TaskTimelineEntry>): void {
+    verification.entry = { ...verification.entry, ...change };
+    this.listener.onTask?.({ ...verification.entry });
+  }
+
+  /** Verify builds: one report of every compared project; the differing ones are marked. */
+  private async reportReproducibility(): Promise<void> {
+    const all = [...this.verifications.values()];
+    const compared = all.filter((verification) => verification.verifiedOn !== null);
+    const differences = compared.flatMap((verification) => verification.differences);
+    const checkedOn = [
+      ...new Set(compared.flatMap((verification) => [verification.primaryPeer, verification.verifiedOn!])),
+    ];
+    const unverified = all.length - compared.length;
+    const notChecked =
+      unverified > 0 ? `; ${unverified} project(s) could not be verified (see the timeline)` : '';
+    const projects = [...new Set(differences.map((difference) => difference.project))];
+    const report: ReproducibilityReport =
+      compared.length === 0
+        ? {
+            checkedOn,
+            reproducible: null,
+            differences: [],
+            message: `No project was built on a second peer${all.length > 0 ? `: ${all[0]!.entry.message ?? ''}` : ''}`,
+          }
+        : {
+            checkedOn,
+            reproducible: differences.length === 0,
+            differences,
+            message:
+              differences.length === 0
+                ? `${compared.length} project(s) built on two peers gave identical outputs${notChecked}`
+                : `${differences.length} output file(s) of ${projects.length} project(s) differ between peers; those projects are never served from the cache${notChecked}`,
+          };
+    this.listener.onReproducibility?.(report);
+    if (report.reproducible === false) {
+      this.listener.onLog(
+        'WARN',
+        `Not reproducible: ${differences.map((difference) => `${difference.project}: ${difference.file} (${difference.reason})`).join('; ')}`.slice(
+          0,
+          8000,
+        ),
+      );
+      try {
+        await this.options.onNotReproducible?.(this.request.job.repositoryUrl, projects);
+      } catch (error) {
+        this.options.logger.warn('could not mark projects as not reproducible', {
+          error: errorMessage(error),
+        });
+      }
+    } else if (report.reproducible) {
+      this.listener.onLog('INFO', `Reproducible: ${report.message}`);
+    } else {
+      this.listener.onLog('WARN', `Reproducibility not checked: ${report.message}`);
+    }
   }
 
   /** Closes the stages and turns the task states into the build's outcome. */
@@ -815,6 +1162,12 @@ class TaskRun {
 
 function stageOf(kind: PlannedTask['kind']): StageName {
   return kind === 'build' ? 'Build' : kind === 'test' ? 'Test' : 'Package';
+}
+
+/** `src/Lib/Lib.csproj` → `src/Lib`, as marks and differences name projects. */
+function projectDirectory(projectPath: string): string {
+  const slash = projectPath.lastIndexOf('/');
+  return slash < 0 ? '.' : projectPath.slice(0, slash);
 }
 
 function projectName(projectPath: string): string {

@@ -288,7 +288,7 @@ const taskTimelineEntrySchema = named(
   'TaskTimelineEntry',
   z.strictObject({
     taskId: z.string(),
-    kind: z.enum(['build', 'test', 'pack']),
+    kind: z.enum(['build', 'test', 'pack', 'verify']),
     project: z.string(),
     status: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped', 'Cancelled']),
     agentId: z.string().nullable(),

@@ -126,7 +126,10 @@ describe('parseBuildRequest', () => {
   });
 
   it('reads the Canary and verify fields: maxWarnings (unlimited when absent), verify, and whether a pool was named', () => {
-    const all = { ...context, runnableStrategies: ['Incremental', 'Clean', 'Canary'] as const };
+    const all = {
+      ...context,
+      runnableStrategies: ['Incremental', 'Clean', 'Canary', 'Distributed', 'Cached'] as const,
+    };
     const canary = parseBuildRequest({ ...valid, strategy: 'canary' }, all);
     expect(canary).toMatchObject({ strategy: 'Canary', maxWarnings: null, verify: true, anyPool: true });
     const pooled = parseBuildRequest(
@@ -135,6 +138,12 @@ describe('parseBuildRequest', () => {
     );
     expect(pooled).toMatchObject({ maxWarnings: 0, anyPool: false, targetPool: 'Linux' });
     expect(parseBuildRequest({ ...valid, verify: true }, all)).toMatchObject({ verify: true });
+    // Every strategy can verify, the task-engine ones included.
+    for (const strategy of ['Distributed', 'Cached', 'Clean'])
+      expect(parseBuildRequest({ ...valid, strategy, verify: true }, all)).toMatchObject({
+        strategy,
+        verify: true,
+      });
     expect(parseBuildRequest(valid, all).verify).toBeUndefined();
     const wrong = { ...context, runnableStrategies: ['Incremental', 'Clean', 'Cached', 'Canary'] as const };
     const problems = (body: unknown) => {
@@ -150,7 +159,6 @@ describe('parseBuildRequest', () => {
       maxWarnings: 'must be a whole number of warnings (0 or more), or absent for unlimited',
     });
     expect(problems({ ...valid, strategy: 'Cached', verify: true, maxWarnings: 2 })).toEqual({
-      verify: 'is supported for Incremental, Clean, Canary builds, not Cached',
       maxWarnings: 'applies to Canary builds only',
     });
   });

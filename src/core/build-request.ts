@@ -127,13 +127,13 @@ export const buildOptionsSchema = z.strictObject({
     .int({ error: 'must be a whole number of warnings (0 or more), or absent for unlimited' })
     .min(0, { error: 'must be 0 or more (absent means unlimited)' })
     .nullish(),
-  /** Build on a second peer and compare the outputs by hash. */
+  /**
+   * Any strategy: build again on a second peer and compare the outputs by hash (whole builds: the
+   * second peer repeats the build; Distributed and Cached: each project's build task, cache off).
+   */
   verify: z.boolean({ error: 'must be true or false' }).default(false),
   requesterEmail: z.string().regex(EMAIL_PATTERN, { error: 'must be a valid email address' }).optional(),
 });
-
-/** Strategies whose whole build a second peer can repeat for the reproducibility check. */
-export const VERIFIABLE_STRATEGIES: readonly BuildStrategy[] = ['Incremental', 'Clean', 'Canary'];
 
 const REQUEST_LEVEL_KEYS = new Set(Object.keys(buildOptionsSchema.shape));
 
@@ -187,12 +187,6 @@ export function parseBuildRequest(body: unknown, context: ParseBuildRequestConte
     problems.push({
       field: 'strategy',
       message: `${options.data.strategy} cannot run on this node; allowed: ${context.runnableStrategies.join(', ')}`,
-    });
-  }
-  if (options.success && options.data.verify && !VERIFIABLE_STRATEGIES.includes(options.data.strategy)) {
-    problems.push({
-      field: 'verify',
-      message: `is supported for ${VERIFIABLE_STRATEGIES.join(', ')} builds, not ${options.data.strategy}`,
     });
   }
   if (options.success && options.data.maxWarnings != null && options.data.strategy !== 'Canary') {

@@ -151,4 +151,35 @@ function attributeToProducers(differences: OutputDifference[]): OutputDifference
 /** Port: the files inside a stored artifact (a publish folder's `.tar.gz`, or a single file). */
 export interface OutputInspector {
   listFiles(artifact: ProducedArtifact): Promise<{ path: string; sha256: string }[]>;
+  /** The files of a project task's output tree (`bin/<cfg>`, `obj/<cfg>/<tfm>/ref|refint`), repository-relative. */
+  listOutputTree(treeSha256: string): Promise<{ path: string; sha256: string }[]>;
+}
+
+/**
+ * Compares two peers' output trees of one project's build task. Files are reported relative to the
+ * project directory (`bin/Release/net10.0/Lib.dll`). The references placed for both builds were the
+ * same outputs, so any difference is this project's own.
+ */
+export function compareProjectOutputs(
+  projectPath: string,
+  reference: readonly { path: string; sha256: string }[],
+  other: readonly { path: string; sha256: string }[],
+  names: { reference: string; other: string },
+): OutputDifference[] {
+  const slash = projectPath.lastIndexOf('/');
+  const directory = slash < 0 ? '' : projectPath.slice(0, slash);
+  const relative = (files: readonly { path: string; sha256: string }[]) =>
+    files.map((file) => ({
+      path:
+        directory && file.path.startsWith(`${directory}/`)
+          ? file.path.slice(directory.length + 1)
+          : file.path,
+      sha256: file.sha256,
+    }));
+  // One "artifact" per side whose path is the project directory: differences name that project.
+  return compareOutputs(
+    [{ path: directory || '.', files: relative(reference) }],
+    [{ path: directory || '.', files: relative(other) }],
+    names,
+  );
 }

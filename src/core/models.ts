@@ -242,9 +242,10 @@ export type TaskStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipp
 
 /** One project task of a task-engine build: where and when it ran, and what the cache did. */
 export interface TaskTimelineEntry {
-  /** `build:src/A/A.csproj`, `test:…`, `pack:…`. */
+  /** `build:src/A/A.csproj`, `test:…`, `pack:…`; `verify:…` for a verify build's second build of a project. */
   taskId: string;
-  kind: 'build' | 'test' | 'pack';
+  /** `verify`: the project built again on a second peer, cache off, to compare outputs (`verify: true`). */
+  kind: 'build' | 'test' | 'pack' | 'verify';
   /** The project file, relative to the repository root. */
   project: string;
   status: TaskStatus;

@@ -315,6 +315,7 @@ export class BuildNode {
       sleep,
       tracer,
     });
+    const outputInspector = new CasOutputInspector(contentStore);
     const notReproducible = new NotReproducibleProjects(
       join(config.dataDir, 'action-cache', 'not-reproducible.json'),
     );
@@ -363,6 +364,8 @@ export class BuildNode {
       }),
       logger,
       retryDelaysMs: options.retryDelaysMs,
+      inspector: outputInspector,
+      onNotReproducible: (_repositoryUrl, projects) => notReproducible.mark(projects),
     });
     const checkedBuilds = new CanaryBuildExecutor({
       localAgentId: agentId,
@@ -370,7 +373,7 @@ export class BuildNode {
       local: slottedLocal,
       sources: sourcePreparer,
       remote,
-      inspector: new CasOutputInspector(contentStore),
+      inspector: outputInspector,
       onNotReproducible: (projects) => notReproducible.mark(projects),
       logger,
       tracer,
