@@ -525,7 +525,9 @@ class PipelineRun {
   /** Runs one dotnet verb, logging and parsing its output; a failure names the diagnostics. */
   private async dotnet(step: string, verbArgs: string[], onLine?: (line: string) => void): Promise<void> {
     const { governor } = this.input;
-    const args = governor ? [...verbArgs, `-m:${governor.maxCpuCount()}`] : verbArgs;
+    const args = governor
+      ? [...verbArgs, `-m:${governor.maxCpuCount()}`, ...governor.dotnetArgs()]
+      : verbArgs;
     const before = this.diagnostics.length;
     this.log('INFO', `$ dotnet ${args.join(' ')}`);
     try {

@@ -34,6 +34,9 @@ describe('ProcessGovernor', () => {
   it('starts processes at the CPU share priority and gives MSBuild its -m', async () => {
     const governor = new ProcessGovernor(() => processLimitsForCpuShare(50, 4));
     expect(governor.maxCpuCount()).toBe(2);
+    // A lowered build must not share the compiler server with full-priority builds.
+    expect(governor.dotnetArgs()).toEqual(['-p:UseSharedCompilation=false']);
+    expect(new ProcessGovernor(() => processLimitsForCpuShare(100, 4)).dotnetArgs()).toEqual([]);
     const controller = new AbortController();
     const group = startGroup(governor, controller);
     try {

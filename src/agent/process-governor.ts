@@ -6,6 +6,8 @@ import type { ProcessLimits } from '../core/cpu-share.js';
 export interface ProcessAdopter {
   /** Called synchronously right after spawn; returns the function that forgets the process. */
   adopt(pid: number): () => void;
+  /** Extra arguments for a dotnet command about to start under the current limits. */
+  dotnetArgs?(): string[];
 }
 
 /**
@@ -18,6 +20,15 @@ export class ProcessGovernor implements ProcessAdopter {
   private readonly running = new Map<number, number>();
 
   constructor(private readonly limits: () => ProcessLimits) {}
+
+  /**
+   * Below normal priority a build compiles in its own processes: the shared compiler server keeps
+   * the priority of whichever build started it, so it would either run donated work at full speed
+   * or slow the owner's next build down.
+   */
+  dotnetArgs(): string[] {
+    return this.limits().niceness > 0 ? ['-p:UseSharedCompilation=false'] : [];
+  }
 
   /** MSBuild's `-m:N` for whole builds. */
   maxCpuCount(): number {

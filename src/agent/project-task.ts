@@ -120,6 +120,7 @@ export async function buildProject(options: {
     ...Object.entries(properties)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, value]) => `-p:${name}=${escapeMsBuildValue(value)}`),
+    ...(options.governor?.dotnetArgs?.() ?? []),
     '-tl:off',
     '-nologo',
   ];
