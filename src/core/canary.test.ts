@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   compareOutputs,
+  compareProjectOutputs,
   deterministicRequest,
   evaluateCanaryGates,
+  isWorkspaceSpecificOutput,
   projectOfOutput,
   type ArtifactFiles,
 } from './canary.js';
@@ -122,5 +124,32 @@ describe('compareOutputs', () => {
     expect(projectOfOutput('src/Lib/bin/Release/net10.0/publish')).toBe('src/Lib');
     expect(projectOfOutput('src/Lib/bin/Release/Lib.1.0.0.nupkg')).toBe('src/Lib');
     expect(projectOfOutput('Lib.1.0.0.nupkg')).toBe('Lib.1.0.0.nupkg');
+  });
+});
+
+describe('compareProjectOutputs', () => {
+  const file = (path: string, content: string) => ({ path, sha256: content.repeat(64).slice(0, 64) });
+
+  it('names files relative to the project, and leaves out coverage source-root maps', () => {
+    const first = [
+      file('src/Lib/bin/Release/net10.0/Lib.dll', 'a'),
+      file('src/Lib/obj/Release/net10.0/ref/Lib.dll', 'b'),
+      file('src/Lib/bin/Release/net10.0/CoverletSourceRootsMapping_Lib', 'c'),
+      file('src/Lib/bin/Release/net10.0/.msCoverageSourceRootsMapping_Lib', 'c'),
+    ];
+    const second = [
+      file('src/Lib/bin/Release/net10.0/Lib.dll', 'd'),
+      file('src/Lib/obj/Release/net10.0/ref/Lib.dll', 'b'),
+      file('src/Lib/bin/Release/net10.0/CoverletSourceRootsMapping_Lib', 'e'),
+      file('src/Lib/bin/Release/net10.0/.msCoverageSourceRootsMapping_Lib', 'e'),
+      file('src/Lib/bin/Release/net10.0/extra.txt', 'f'),
+    ];
+    expect(
+      compareProjectOutputs('src/Lib/Lib.csproj', first, second, { reference: 'a', other: 'b' }),
+    ).toEqual([
+      { project: 'src/Lib', file: 'bin/Release/net10.0/extra.txt', reason: 'only on b' },
+      { project: 'src/Lib', file: 'bin/Release/net10.0/Lib.dll', reason: 'content differs' },
+    ]);
+    expect(isWorkspaceSpecificOutput('tests/T/bin/Release/net10.0/Lib.dll')).toBe(false);
   });
 });

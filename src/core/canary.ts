@@ -156,8 +156,23 @@ export interface OutputInspector {
 }
 
 /**
- * Compares two peers' output trees of one project's build task. Files are reported relative to the
- * project directory (`bin/Release/net10.0/Lib.dll`). The references placed for both builds were the
+ * Outputs that record where the build ran, by design: coverage tools' maps from the deterministic
+ * source root (`/_/`) back to the workspace. They always differ between peers and nothing else
+ * reads them, so the comparison of output trees leaves them out.
+ */
+const WORKSPACE_SPECIFIC_OUTPUTS: readonly RegExp[] = [
+  /(^|\/)\.msCoverageSourceRootsMapping_[^/]*$/,
+  /(^|\/)CoverletSourceRootsMapping_[^/]*$/,
+];
+
+/** Whether a file of an output tree records the workspace it was built in (see above). */
+export function isWorkspaceSpecificOutput(path: string): boolean {
+  return WORKSPACE_SPECIFIC_OUTPUTS.some((pattern) => pattern.test(path));
+}
+
+/**
+ * Compares two peers' output trees of one project's build task, leaving out the workspace-specific
+ * files. Files are reported relative to the project directory (`bin/Release/net10.0/Lib.dll`). The references placed for both builds were the
  * same outputs, so any difference is this project's own.
  */
 export function compareProjectOutputs(
@@ -169,13 +184,15 @@ export function compareProjectOutputs(
   const slash = projectPath.lastIndexOf('/');
   const directory = slash < 0 ? '' : projectPath.slice(0, slash);
   const relative = (files: readonly { path: string; sha256: string }[]) =>
-    files.map((file) => ({
-      path:
-        directory && file.path.startsWith(`${directory}/`)
-          ? file.path.slice(directory.length + 1)
-          : file.path,
-      sha256: file.sha256,
-    }));
+    files
+      .filter((file) => !isWorkspaceSpecificOutput(file.path))
+      .map((file) => ({
+        path:
+          directory && file.path.startsWith(`${directory}/`)
+            ? file.path.slice(directory.length + 1)
+            : file.path,
+        sha256: file.sha256,
+      }));
   // One "artifact" per side whose path is the project directory: differences name that project.
   return compareOutputs(
     [{ path: directory || '.', files: relative(reference) }],
