@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { persistentWorkspaceKey } from '../../src/agent/persistent-workspaces.js';
-import type { PeerBuildResult, ReproducibilityReport } from '../../src/core/models.js';
+import type { PeerBuildResult, ReproducibilityReport, TaskTimelineEntry } from '../../src/core/models.js';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import {
@@ -271,4 +271,43 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     // A verify build is no canary, but its check counts.
     await expectCounters(before, { passed: 1, notReproducible: 2 });
   }, 1_200_000);
+
+  it('verifies a Distributed build project by project: only the stamped library is named, with its dll', async () => {
+    const repo = repos.nondeterministic!;
+    const library = repo.libraryProjects[0]!;
+    const name = basename(library, '.csproj');
+    const before = await counters();
+    const build = (await submit(repo, { strategy: 'Distributed', verify: true })) as CanaryBody & {
+      timeline: TaskTimelineEntry[];
+    };
+    expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
+    const builds = build.timeline.filter((task) => task.kind === 'build');
+    const verifies = build.timeline.filter((task) => task.kind === 'verify');
+    expect(builds.length).toBe(repo.projectCount);
+    // Every project was built a second time, on a peer other than the one that built it first.
+    expect(verifies.map((task) => task.project).sort()).toEqual(builds.map((task) => task.project).sort());
+    for (const verify of verifies) {
+      const first = builds.find((task) => task.project === verify.project)!;
+      expect(verify.agentId, verify.project).not.toBe(first.agentId);
+      expect(verify.agentId, verify.project).not.toBeNull();
+      expect(verify.status, `${verify.project}: ${verify.message}`).toBe(
+        verify.project === library ? 'Failed' : 'Succeeded',
+      );
+    }
+    const report = build.reproducibility!;
+    expect(report.reproducible).toBe(false);
+    expect(report.differences).toContainEqual({
+      project: dirname(library),
+      file: `bin/Release/net10.0/${name}.dll`,
+      reason: 'content differs',
+    });
+    // Its dependents were built against the same outputs of it twice: they are not blamed.
+    expect(new Set(report.differences.map((difference) => difference.project))).toEqual(
+      new Set([dirname(library)]),
+    );
+    const log = await (await apiFetch(`${a.url}/api/v1/builds/${build.executionId}/logs`)).text();
+    expect(log).toMatch(new RegExp(`\\[${name}@[^\\]]+ verify\\] `));
+    expect(log).toContain(`Not reproducible: ${dirname(library)}: bin/Release/net10.0/${name}.dll`);
+    await expectCounters(before, { notReproducible: 1 });
+  }, 600_000);
 });
