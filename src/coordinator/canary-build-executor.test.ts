@@ -144,7 +144,7 @@ function setup(behaviours: Record<string, Behaviour>, peers: PeerCandidate[]) {
     run: (peerId, job, { listener }) =>
       fakePeer(behaviours[peerId] ?? {}, ran.get(peerId)!)(job.request, listener),
   };
-  const marked: string[][] = [];
+  const marked: Array<{ repositoryUrl: string; projects: string[] }> = [];
   const executor = new CanaryBuildExecutor({
     localAgentId: 'local',
     peers: directory(peers),
@@ -152,8 +152,8 @@ function setup(behaviours: Record<string, Behaviour>, peers: PeerCandidate[]) {
     sources,
     remote,
     inspector,
-    onNotReproducible: (projects) => {
-      marked.push(projects);
+    onNotReproducible: (repositoryUrl, projects) => {
+      marked.push({ repositoryUrl, projects });
     },
     logger: silent,
   });
@@ -297,7 +297,7 @@ describe('CanaryBuildExecutor', () => {
       reproducible: false,
       differences: [{ project: 'src/Lib', file: 'Lib.dll', reason: 'content differs' }],
     });
-    expect(marked).toEqual([['src/Lib']]);
+    expect(marked).toEqual([{ repositoryUrl: 'file:///tmp/r.git', projects: ['src/Lib'] }]);
   });
 
   it('verifies an ordinary build on one second peer', async () => {

@@ -39,8 +39,11 @@ export interface CanaryBuildExecutorOptions {
   remote: RemoteJobRunner;
   /** Lists the files inside the artifacts, for the reproducibility comparison. */
   inspector: Pick<OutputInspector, 'listFiles'>;
-  /** Told the project directories whose outputs differed between peers (their cache entries are never served). */
-  onNotReproducible?: (projects: string[]) => Promise<void> | void;
+  /**
+   * Told the build's repository URL and the project directories whose outputs differed between
+   * peers (their cache entries are never served).
+   */
+  onNotReproducible?: (repositoryUrl: string, projects: string[]) => Promise<void> | void;
   logger: Logger;
   /** Tries of the canary on another peer after it is lost (infrastructure failure). Default 3. */
   maxAttempts?: number;
@@ -276,7 +279,7 @@ export class CanaryBuildExecutor implements BuildExecutor {
       );
       const projects = [...new Set(report.differences.map((difference) => difference.project))];
       try {
-        await this.options.onNotReproducible?.(projects);
+        await this.options.onNotReproducible?.(request.job.repositoryUrl, projects);
       } catch (error) {
         this.options.logger.warn('could not mark projects as not reproducible', {
           error: errorMessage(error),

@@ -6,6 +6,7 @@ import {
   MAX_LAST_INPUTS,
 } from './action-cache.js';
 import { explainMiss, sha256Hex, type InputDigest } from './cache-key.js';
+import { MAX_MARK_REPOSITORY_CHARS } from './not-reproducible.js';
 
 const h = (text: string): string => sha256Hex(text);
 
@@ -68,6 +69,23 @@ describe('action-cache wire schemas', () => {
     expect(actionCacheRequestSchema.safeParse({ ...request, cacheKey: 'ABC' }).success).toBe(false);
     expect(actionCacheRequestSchema.safeParse({ ...request, kind: 'deploy' }).success).toBe(false);
     expect(actionCacheRequestSchema.safeParse({ ...request, extra: 1 }).success).toBe(false);
+  });
+
+  it('takes an optional, bounded repository URL on a lookup and a not-reproducible refusal on a miss', () => {
+    const request = { type: 'lookup', cacheKey: h('k'), kind: 'build', project: 'src/A/A.csproj' };
+    const repositoryUrl = 'https://git.example.com/team/app';
+    expect(actionCacheRequestSchema.parse({ ...request, repositoryUrl })).toEqual({
+      ...request,
+      repositoryUrl,
+    });
+    expect(actionCacheRequestSchema.safeParse({ ...request, repositoryUrl: '' }).success).toBe(false);
+    const long = `https://git.example.com/${'a'.repeat(MAX_MARK_REPOSITORY_CHARS)}`;
+    expect(actionCacheRequestSchema.safeParse({ ...request, repositoryUrl: long }).success).toBe(false);
+    expect(actionCacheResponseSchema.parse({ type: 'miss', refused: 'not-reproducible' })).toEqual({
+      type: 'miss',
+      refused: 'not-reproducible',
+    });
+    expect(actionCacheResponseSchema.safeParse({ type: 'miss', refused: 'tired' }).success).toBe(false);
   });
 
   it('bounds the inputs a miss may carry', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { traceparentSchema } from './mesh-messages.js';
+import { markRepositorySchema } from './not-reproducible.js';
 import {
   TASK_KINDS,
   type CacheKey,
@@ -132,20 +133,35 @@ export const actionCacheRequestSchema = z.strictObject({
   cacheKey: sha256,
   kind: z.enum(TASK_KINDS as ['build', 'test', 'pack']),
   project: z.string().min(1).max(4096),
+  /**
+   * The build's repository (normalised, no credentials), so the peer refuses entries of a project
+   * marked not reproducible in it. Absent from older peers: then a mark of the project in any
+   * repository refuses.
+   */
+  repositoryUrl: markRepositorySchema.optional(),
   /** The asking build's span (W3C trace context), for the answering peer's logs. */
   traceparent: traceparentSchema.optional(),
 });
 export type ActionCacheRequest = z.infer<typeof actionCacheRequestSchema>;
 
 /**
+ * Why a peer refused to serve an entry it may hold: `not-reproducible` — the project is marked
+ * not reproducible in the asked repository.
+ */
+export const ACTION_CACHE_REFUSALS = ['not-reproducible'] as const;
+export type ActionCacheRefusal = (typeof ACTION_CACHE_REFUSALS)[number];
+
+/**
  * `/buildmesh/action-cache/1.0.0` response: the signed entry, or a miss with the inputs of the
- * peer's last entry for the same (kind, project) so the asker can say what changed.
+ * peer's last entry for the same (kind, project) so the asker can say what changed, or with the
+ * reason the peer refused.
  */
 export const actionCacheResponseSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hit'), signed: signedActionCacheEntrySchema }),
   z.strictObject({
     type: z.literal('miss'),
     lastInputs: z.array(inputDigestSchema).max(MAX_LAST_INPUTS).optional(),
+    refused: z.enum(ACTION_CACHE_REFUSALS).optional(),
   }),
 ]);
 export type ActionCacheResponse = z.infer<typeof actionCacheResponseSchema>;
@@ -155,6 +171,11 @@ export interface TaskCacheQuery {
   cacheKey: CacheKey;
   kind: TaskKind;
   project: string;
+  /**
+   * The build's repository URL: entries of a project marked not reproducible in it are refused,
+   * here and by the peers asked. Without it, a mark of the project in any repository refuses.
+   */
+  repositoryUrl?: string;
   /** The lookup's span; sent with the questions to peers and the blob requests of a hit. */
   traceparent?: string;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { caseInsensitiveEnum } from './zod-helpers.js';
 import type { AgentCapabilities } from './capabilities.js';
 import type { AgentStatus } from './models.js';
+import { announcedMarksSchema } from './not-reproducible.js';
 
 /**
  * Wire messages of the mesh's presence topic and blob protocol. Every schema is bounded (string
@@ -92,6 +93,11 @@ export const presenceAnnouncementSchema = z.object({
   capabilities: agentCapabilitiesSchema,
   /** The project of the build it is running, if any. */
   currentJob: z.string().max(256).nullable(),
+  /**
+   * Projects the sender holds as not reproducible (its own findings and what it learned from
+   * peers), newest last, at most 256 and 12 KiB of them; receivers keep them too. Absent from older peers.
+   */
+  notReproducible: announcedMarksSchema.optional(),
   /** Grows with every announcement of one sender; receivers ignore one older than the last they saw. */
   sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** When the node started, for its uptime. */

@@ -40,6 +40,9 @@ import { targetPoolForOs } from '../core/capabilities.js';
 import { isTerminalStatus, type AgentStatus, type BuildStatus, type BuildStrategy } from '../core/models.js';
 import type { PeerCandidate } from '../core/peer-selection.js';
 import type { Logger } from '../core/ports.js';
+import { errorMessage } from '../core/errors.js';
+import type { TaskCacheLookup, TaskCacheQuery } from '../core/action-cache.js';
+import type { NotReproducibleMark } from '../core/not-reproducible.js';
 import { BlobService } from '../mesh/blob-protocol.js';
 import { JobService } from '../mesh/job-protocol.js';
 import { MeshNode } from '../mesh/mesh-node.js';
@@ -122,6 +125,9 @@ export class BuildNode {
       swarmKey: Uint8Array;
       configView: () => NodeConfigView;
       contentStore: ContentStore;
+      notReproducible: NotReproducibleProjects;
+      markNotReproducible: (repositoryUrl: string, projects: string[]) => void;
+      taskCache: MeshTaskCache;
     },
   ) {}
 
@@ -197,9 +203,14 @@ export class BuildNode {
         currentJob: slots.jobs()[0] ?? null,
       };
     };
+    // Projects found not reproducible here or by any peer: announced on presence, kept on disk.
+    const notReproducible = new NotReproducibleProjects(
+      join(config.dataDir, 'action-cache', 'not-reproducible.json'),
+    );
     const presence = new PresenceService({
       node: mesh,
       local: {
+        notReproducible: notReproducible.announced(),
         hostname: hostname(),
         os: capabilities.os,
         arch: capabilities.arch,
@@ -210,6 +221,41 @@ export class BuildNode {
       logger,
       announceIntervalMs: config.presenceIntervalMs,
       offlineAfterMs: config.peerOfflineAfterMs,
+    });
+    /** Marks projects of a repository not reproducible (Canary and verify builds call it) and tells the mesh. */
+    const markNotReproducible = (repositoryUrl: string, projects: string[]): void => {
+      const added = notReproducible.mark(repositoryUrl, projects);
+      if (added.length === 0) return;
+      for (const mark of added)
+        logger.info('project marked not reproducible', {
+          repositoryUrl: mark.repositoryUrl,
+          project: mark.project,
+        });
+      presence.update({ notReproducible: notReproducible.announced() });
+    };
+    // Every member's marks become this node's too (and so travel on in its own announcements).
+    presence.on('change', ({ kind, peer }) => {
+      const announced = peer.announcement.notReproducible;
+      if (kind === 'offline' || !announced || announced.length === 0) return;
+      let added: ReturnType<NotReproducibleProjects['merge']>;
+      try {
+        added = notReproducible.merge(announced);
+      } catch (error) {
+        logger.warn('could not keep not-reproducible marks from a peer', {
+          agentId: peer.agentId,
+          error: errorMessage(error),
+        });
+        return;
+      }
+      if (added.length === 0) return;
+      for (const mark of added)
+        logger.info('learned a not-reproducible project from a peer', {
+          agentId: peer.agentId,
+          hostname: peer.announcement.hostname,
+          repositoryUrl: mark.repositoryUrl ?? '(any repository)',
+          project: mark.project,
+        });
+      presence.update({ notReproducible: notReproducible.announced() });
     });
     presence.start();
     const refreshPresence = () => presence.update(livePresence());
@@ -316,23 +362,35 @@ export class BuildNode {
       tracer,
     });
     const outputInspector = new CasOutputInspector(contentStore);
-    const notReproducible = new NotReproducibleProjects(
-      join(config.dataDir, 'action-cache', 'not-reproducible.json'),
-    );
     const cacheService = new ActionCacheService({
       node: mesh,
       store: {
-        // Entries of projects found not reproducible are never served to peers.
-        get: async (cacheKey) => {
-          const signed = await actionCache.get(cacheKey);
-          return signed && notReproducible.has(signed.entry.project) ? null : signed;
-        },
+        get: (cacheKey) => actionCache.get(cacheKey),
         markUsed: (cacheKey) => actionCache.markUsed(cacheKey),
         lastInputs: (kind, project) => actionCache.lastInputs(kind, project),
       },
+      // Entries of projects found not reproducible are never served to peers.
+      isNotReproducible: (project, repositoryUrl) => notReproducible.has(project, repositoryUrl),
       logger,
     });
     await cacheService.start();
+    const taskCache = new MeshTaskCache({
+      store: actionCache,
+      contentStore,
+      peers: cacheService,
+      blobs,
+      signer,
+      onlinePeers: () =>
+        directory
+          .candidates()
+          .filter((peer) => peer.agentId !== agentId && peer.status !== 'Offline')
+          .map((peer) => peer.agentId),
+      isMember: (peerId) =>
+        peerId === agentId || directory.candidates().some((peer) => peer.agentId === peerId),
+      logger,
+      metrics: { cacheLookup: (hit) => metrics.cacheLookup(hit) },
+      isNotReproducible: (project, repositoryUrl) => notReproducible.has(project, repositoryUrl),
+    });
     const taskBuilds = new TaskBuildExecutor({
       localAgentId: agentId,
       peers: directory,
@@ -345,27 +403,11 @@ export class BuildNode {
       }),
       tracer,
       dispatcher: new MeshTaskDispatcher({ localAgentId: agentId, local: taskHost, remote, tracer }),
-      cache: new MeshTaskCache({
-        store: actionCache,
-        contentStore,
-        peers: cacheService,
-        blobs,
-        signer,
-        onlinePeers: () =>
-          directory
-            .candidates()
-            .filter((peer) => peer.agentId !== agentId && peer.status !== 'Offline')
-            .map((peer) => peer.agentId),
-        isMember: (peerId) =>
-          peerId === agentId || directory.candidates().some((peer) => peer.agentId === peerId),
-        logger,
-        metrics: { cacheLookup: (hit) => metrics.cacheLookup(hit) },
-        isNotReproducible: (project) => notReproducible.has(project),
-      }),
+      cache: taskCache,
       logger,
       retryDelaysMs: options.retryDelaysMs,
       inspector: outputInspector,
-      onNotReproducible: (_repositoryUrl, projects) => notReproducible.mark(projects),
+      onNotReproducible: markNotReproducible,
     });
     const checkedBuilds = new CanaryBuildExecutor({
       localAgentId: agentId,
@@ -374,7 +416,7 @@ export class BuildNode {
       sources: sourcePreparer,
       remote,
       inspector: outputInspector,
-      onNotReproducible: (projects) => notReproducible.mark(projects),
+      onNotReproducible: markNotReproducible,
       logger,
       tracer,
     });
@@ -479,6 +521,9 @@ export class BuildNode {
       swarmKey,
       configView,
       contentStore,
+      notReproducible,
+      markNotReproducible,
+      taskCache,
     });
   }
 
@@ -541,6 +586,25 @@ export class BuildNode {
     const target = join(directory, artifactFileName(artifact.name));
     await pipeline(source, createWriteStream(target));
     return target;
+  }
+
+  /**
+   * Marks project directories (`src/Lib`) of a repository as not reproducible, as a Canary or verify
+   * build that saw their outputs differ does: their cache entries are no longer served or looked
+   * up, and the mark spreads to every peer on presence.
+   */
+  markNotReproducible(repositoryUrl: string, projects: string[]): void {
+    this.parts.markNotReproducible(repositoryUrl, projects);
+  }
+
+  /** The projects this node holds as not reproducible (found here or learned from peers), oldest first. */
+  notReproducibleMarks(): NotReproducibleMark[] {
+    return this.parts.notReproducible.list();
+  }
+
+  /** Looks a task up in the mesh-wide action cache exactly as a Cached build does (diagnostics). */
+  lookUpCache(query: TaskCacheQuery, signal: AbortSignal): Promise<TaskCacheLookup> {
+    return this.parts.taskCache.lookup(query, signal);
   }
 
   /** Checks a join code before a restart adopts it; throws naming what is wrong. Returns the addresses it names. */

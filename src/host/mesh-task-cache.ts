@@ -9,6 +9,11 @@ import {
   type TaskCacheQuery,
 } from '../core/action-cache.js';
 import { cacheKeyFromInputs, explainMiss, type InputDigest } from '../core/cache-key.js';
+import {
+  MAX_MARK_REPOSITORY_CHARS,
+  NOT_REPRODUCIBLE_EXPLANATION,
+  normalizeRepositoryUrl,
+} from '../core/not-reproducible.js';
 import { abortReasonOf, errorMessage, InvalidArgumentError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { ActionCacheStore } from '../agent/action-cache-store.js';
@@ -46,8 +51,11 @@ export interface MeshTaskCacheOptions {
   logger: Logger;
   /** Told of every finished lookup (`BuildMetrics` counts hits and misses). */
   metrics?: { cacheLookup(hit: boolean): void };
-  /** Projects whose outputs differed between peers (Canary, verify): never served, never recorded. */
-  isNotReproducible?: (project: string) => boolean;
+  /**
+   * Projects whose outputs differed between peers (Canary, verify), in `repositoryUrl` (undefined:
+   * in any repository): never looked up, never recorded.
+   */
+  isNotReproducible?: (project: string, repositoryUrl?: string) => boolean;
   peerConcurrency?: number;
   peerTimeoutMs?: number;
   blobTimeoutMs?: number;
@@ -90,12 +98,8 @@ export class MeshTaskCache implements TaskCache {
   }
 
   async lookup(query: TaskCacheQuery, signal: AbortSignal): Promise<TaskCacheLookup> {
-    const result: TaskCacheLookup = this.options.isNotReproducible?.(query.project)
-      ? {
-          hit: false,
-          explanation:
-            'not reproducible: its outputs differed between peers, so it is never served from the cache',
-        }
+    const result: TaskCacheLookup = this.options.isNotReproducible?.(query.project, query.repositoryUrl)
+      ? { hit: false, explanation: NOT_REPRODUCIBLE_EXPLANATION }
       : await this.find(query, signal);
     if (result.hit) this.hits++;
     else this.misses++;
@@ -130,6 +134,7 @@ export class MeshTaskCache implements TaskCache {
         { field: 'inputs', message: `do not give the entry's cache key ${entry.cacheKey}` },
       ]);
     }
+    // The entry does not say its repository: a mark of the project in any repository is enough.
     if (this.options.isNotReproducible?.(entry.project)) {
       this.logger.info('not recording an entry of a project that is not reproducible', {
         project: entry.project,
@@ -171,14 +176,19 @@ export class MeshTaskCache implements TaskCache {
       rejections.push(`the local entry was rejected: ${problem}`);
     }
 
+    // Without credentials; a URL too long for the wire goes unsaid (peers then refuse on any mark).
+    const repositoryUrl =
+      query.repositoryUrl === undefined ? undefined : normalizeRepositoryUrl(query.repositoryUrl);
     const request: ActionCacheRequest = {
       type: 'lookup',
       cacheKey: key,
       kind: query.kind,
       project: query.project,
+      ...(repositoryUrl && repositoryUrl.length <= MAX_MARK_REPOSITORY_CHARS ? { repositoryUrl } : {}),
       ...(query.traceparent ? { traceparent: query.traceparent } : {}),
     };
     let peerLastInputs: InputDigest[] | undefined;
+    const refusedBy: string[] = [];
     // Queries still in flight once an answer is taken are abandoned.
     const done = new AbortController();
     const querySignal = AbortSignal.any([signal, done.signal]);
@@ -196,7 +206,8 @@ export class MeshTaskCache implements TaskCache {
           continue;
         }
         if (response.type === 'miss') {
-          peerLastInputs ??= response.lastInputs;
+          if (response.refused === 'not-reproducible') refusedBy.push(peerId);
+          else peerLastInputs ??= response.lastInputs;
           continue;
         }
         const problem = await this.adopt(peerId, response.signed, query, signal);
@@ -208,6 +219,15 @@ export class MeshTaskCache implements TaskCache {
       done.abort();
     }
     if (signal.aborted) throw abortReasonOf(signal);
+    // A peer knows the project is not reproducible before this node heard of it: that is the story.
+    if (refusedBy.length > 0)
+      return {
+        hit: false,
+        explanation: [
+          ...rejections,
+          `${NOT_REPRODUCIBLE_EXPLANATION} (so says ${refusedBy.join(', ')})`,
+        ].join('; '),
+      };
 
     const previous = (await store.lastInputs(query.kind, query.project)) ?? peerLastInputs;
     const explanation = explainMiss(previous, query.cacheKey.inputs);

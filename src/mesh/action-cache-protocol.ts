@@ -18,7 +18,7 @@ import type { MeshNode } from './mesh-node.js';
 export const ACTION_CACHE_PROTOCOL = '/buildmesh/action-cache/1.0.0';
 /** Largest response: a signed entry listing tens of thousands of blobs, or a long input list. */
 export const MAX_ACTION_CACHE_FRAME_BYTES = 4 * 1024 * 1024;
-/** Largest request (a key, a kind and a project path). */
+/** Largest request (a key, a kind, a project path and a repository URL). */
 const MAX_REQUEST_BYTES = 16 * 1024;
 /** How long a server waits for the request frame. */
 export const DEFAULT_ACTION_CACHE_REQUEST_TIMEOUT_MS = 5_000;
@@ -39,6 +39,11 @@ export interface ActionCacheSource {
 export interface ActionCacheServiceOptions {
   node: ActionCacheTransport;
   store: ActionCacheSource;
+  /**
+   * Whether `project` is marked not reproducible in `repositoryUrl` (undefined when the asker did
+   * not say, as older peers do): such lookups are answered `miss` with `refused: 'not-reproducible'`.
+   */
+  isNotReproducible?: (project: string, repositoryUrl: string | undefined) => boolean;
   logger: Logger;
   requestTimeoutMs?: number;
   maxInboundStreams?: number;
@@ -54,7 +59,8 @@ export interface ActionCacheQueryOptions {
  *
  * One request and one response per stream (length-prefixed JSON frames): the asker sends a
  * `lookup` and closes its writing side; the server answers `hit` with the signed entry, or `miss`
- * with the inputs of its last entry for the same (kind, project) when it has them, and ends.
+ * with the inputs of its last entry for the same (kind, project) when it has them, and ends. A
+ * project marked not reproducible in the asked repository is always a `miss` that says so.
  *
  * Trusts nothing and checks nothing beyond the frame's shape: the asker verifies the signature, the
  * producer and every blob (see `MeshTaskCache`). Serving a hit counts as a use of the entry, so an
@@ -63,6 +69,7 @@ export interface ActionCacheQueryOptions {
 export class ActionCacheService {
   private readonly node: ActionCacheTransport;
   private readonly store: ActionCacheSource;
+  private readonly isNotReproducible: (project: string, repositoryUrl: string | undefined) => boolean;
   private readonly logger: Logger;
   private readonly requestTimeoutMs: number;
   private readonly maxInboundStreams: number;
@@ -70,6 +77,7 @@ export class ActionCacheService {
   constructor(options: ActionCacheServiceOptions) {
     this.node = options.node;
     this.store = options.store;
+    this.isNotReproducible = options.isNotReproducible ?? (() => false);
     this.logger = options.logger.child('mesh:action-cache');
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_ACTION_CACHE_REQUEST_TIMEOUT_MS;
     this.maxInboundStreams = options.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS;
@@ -144,6 +152,7 @@ export class ActionCacheService {
         peerId,
         cacheKey: request.cacheKey,
         type: response.type,
+        ...(response.type === 'miss' && response.refused ? { refused: response.refused } : {}),
         traceparent: request.traceparent,
       });
     } catch (error) {
@@ -157,6 +166,8 @@ export class ActionCacheService {
   }
 
   private async answer(request: ActionCacheRequest): Promise<ActionCacheResponse> {
+    if (this.isNotReproducible(request.project, request.repositoryUrl))
+      return { type: 'miss', refused: 'not-reproducible' };
     const signed = await this.store.get(request.cacheKey);
     // The key covers kind and project; an entry filed under it for another task is not an answer.
     if (signed && signed.entry.kind === request.kind && signed.entry.project === request.project) {

@@ -158,18 +158,23 @@ export class PresenceService {
 
   private announce(): void {
     if (!this.running) return;
-    const announcement: PresenceAnnouncement = {
+    let announcement: PresenceAnnouncement = {
       ...this.localPresence,
       agentId: this.node.peerId,
       sequence: ++this.sequence,
       sentAt: new Date().toISOString(),
     };
+    let bytes = new TextEncoder().encode(JSON.stringify(announcement));
+    // Peers drop a larger announcement whole; the oldest not-reproducible marks go first.
+    while (bytes.byteLength > MAX_ANNOUNCEMENT_BYTES && announcement.notReproducible?.length) {
+      const marks = announcement.notReproducible;
+      announcement = { ...announcement, notReproducible: marks.slice(Math.ceil(marks.length / 4)) };
+      bytes = new TextEncoder().encode(JSON.stringify(announcement));
+    }
     this.lastSent = announcement;
-    this.node
-      .publish(PRESENCE_TOPIC, new TextEncoder().encode(JSON.stringify(announcement)))
-      .catch((error: unknown) => {
-        if (this.running) this.logger.debug('presence publish failed', { error: errorMessage(error) });
-      });
+    this.node.publish(PRESENCE_TOPIC, bytes).catch((error: unknown) => {
+      if (this.running) this.logger.debug('presence publish failed', { error: errorMessage(error) });
+    });
   }
 
   private scheduleAnnounce(): void {

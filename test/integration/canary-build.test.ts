@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { persistentWorkspaceKey } from '../../src/agent/persistent-workspaces.js';
 import type { PeerBuildResult, ReproducibilityReport, TaskTimelineEntry } from '../../src/core/models.js';
+import { normalizeRepositoryUrl } from '../../src/core/not-reproducible.js';
 import { generateSolutionRepo, type GeneratedRepo } from '../fixtures/generate-solution.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import {
@@ -256,8 +257,11 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     );
     const marked = JSON.parse(
       await readFile(join(dataDirs.a, 'action-cache', 'not-reproducible.json'), 'utf8'),
-    ) as string[];
-    expect(marked).toContain(dirname(library));
+    ) as { marks: { repositoryUrl: string | null; project: string }[] };
+    expect(marked.marks).toContainEqual({
+      repositoryUrl: normalizeRepositoryUrl(repo.repositoryUrl),
+      project: dirname(library),
+    });
     await expectCounters(before, { passed: 1, notReproducible: 1 });
 
     // The same check on demand for an ordinary build: a second peer repeats it.
