@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MeshNode } from '../../src/mesh/mesh-node.js';
-import { PRESENCE_TOPIC, PresenceService } from '../../src/mesh/presence-service.js';
+import { MAX_ANNOUNCEMENT_BYTES, PRESENCE_TOPIC, PresenceService } from '../../src/mesh/presence-service.js';
 import { createSwarmKey } from '../../src/mesh/swarm-key.js';
 import { waitFor } from '../helpers/node-harness.js';
 import {
@@ -119,6 +119,35 @@ describe('mesh presence', () => {
       expect(a.presence.peer(b.node.peerId)?.status).toBe('Offline');
       // Not before the timeout (b may have announced up to one interval before it stopped).
       expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(FAST.offlineAfterMs - FAST.announceIntervalMs);
+    },
+  );
+
+  it(
+    'carries not-reproducible marks, trimming the oldest so the announcement stays within what peers accept',
+    { timeout: 30_000 },
+    async () => {
+      const swarmKey = createSwarmKey();
+      const a = await startMember('alpha', swarmKey);
+      const b = await startMember('bravo', swarmKey, a.node.multiaddrs());
+      // 200 marks of about 1 KiB each: valid one by one, far beyond 16 KiB together.
+      const marks = Array.from({ length: 200 }, (_, index) => ({
+        repositoryUrl: `https://git.example.com/${'r'.repeat(900)}/${index}`,
+        project: `src/P${index}`,
+      }));
+      b.presence.update({ notReproducible: marks });
+      const seen = await waitFor(
+        'a to see b with marks',
+        () => Promise.resolve(a.presence.peer(b.node.peerId)?.announcement.notReproducible),
+        10_000,
+        20,
+      );
+      expect(seen.length).toBeGreaterThan(5);
+      expect(seen.length).toBeLessThan(marks.length);
+      expect(seen).toEqual(marks.slice(-seen.length));
+      const sent = b.presence.self();
+      expect(new TextEncoder().encode(JSON.stringify(sent)).byteLength).toBeLessThanOrEqual(
+        MAX_ANNOUNCEMENT_BYTES,
+      );
     },
   );
 

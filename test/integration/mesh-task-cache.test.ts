@@ -14,6 +14,7 @@ import type {
 } from '../../src/core/action-cache.js';
 import { computeCacheKey, sha256Hex, type CacheKey, type CacheKeyInput } from '../../src/core/cache-key.js';
 import { InvalidArgumentError, OperationAbortedError } from '../../src/core/errors.js';
+import { NOT_REPRODUCIBLE_EXPLANATION } from '../../src/core/not-reproducible.js';
 import { MeshTaskCache } from '../../src/host/mesh-task-cache.js';
 import { ActionCacheService } from '../../src/mesh/action-cache-protocol.js';
 import { BlobService } from '../../src/mesh/blob-protocol.js';
@@ -61,6 +62,8 @@ const started: Array<{ stop(): Promise<void> }> = [];
 const nodes: MeshNode[] = [];
 /** Per member: the projects it found not reproducible (a Canary or verify build marks them). */
 const notReproducible = new Map<string, Set<string>>();
+/** Per member: the (repository, project) its action-cache service refuses to serve. */
+const refusedHere = new Map<string, Array<{ repositoryUrl: string; project: string }>>();
 
 async function startMember(name: string, bootstrap: string[]) {
   const privateKey = await generateKeyPair('Ed25519');
@@ -69,7 +72,19 @@ async function startMember(name: string, bootstrap: string[]) {
   const cas = new ContentStore(join(root, name, 'cas'));
   const store = new ActionCacheStore({ directory: join(root, name, 'action-cache'), contentStore: cas });
   const blobs = new BlobService({ node, store: cas, logger: testLogger, requestTimeoutMs: 2_000 });
-  const service = new ActionCacheService({ node, store, logger: testLogger, requestTimeoutMs: 2_000 });
+  const service = new ActionCacheService({
+    node,
+    store,
+    isNotReproducible: (project, repositoryUrl) =>
+      refusedHere
+        .get(name)
+        ?.some(
+          (mark) =>
+            mark.project === project && (repositoryUrl === undefined || mark.repositoryUrl === repositoryUrl),
+        ) ?? false,
+    logger: testLogger,
+    requestTimeoutMs: 2_000,
+  });
   await blobs.start();
   await service.start();
   started.push(blobs, service);
@@ -160,6 +175,7 @@ describe('the mesh task cache across real mesh nodes', () => {
   afterEach(async () => {
     members.splice(0);
     notReproducible.clear();
+    refusedHere.clear();
     await stopAll(started.splice(0));
     await stopAll(nodes.splice(0));
     await removeDir(root);
@@ -183,6 +199,31 @@ describe('the mesh task cache across real mesh nodes', () => {
       await b.cache.record(await produce(b, key), key.inputs);
       expect(await b.store.get(key.key)).toBeNull();
       await expect(c.cache.lookup(queryFor(key), signal())).resolves.toMatchObject({ hit: true });
+    },
+  );
+
+  it(
+    'takes a peer refusing a project as not reproducible as the reason of the miss, in that repository only',
+    { timeout: 30_000 },
+    async () => {
+      const key = keyFor('class One {}');
+      await a.cache.record(await produce(a, key), key.inputs);
+      const app = 'https://git.example.com/team/app';
+      refusedHere.set(a.name, [{ repositoryUrl: app, project: PROJECT }]);
+      // B asks with the repository as builds spell it; the lookup carries it normalised, without credentials.
+      await expect(
+        b.cache.lookup(
+          { ...queryFor(key), repositoryUrl: 'https://me:token@Git.Example.com/team/app.git' },
+          signal(),
+        ),
+      ).resolves.toEqual({
+        hit: false,
+        explanation: `${NOT_REPRODUCIBLE_EXPLANATION} (so says ${a.node.peerId})`,
+      });
+      expect(await b.store.get(key.key)).toBeNull();
+      await expect(
+        b.cache.lookup({ ...queryFor(key), repositoryUrl: 'https://git.example.com/team/other' }, signal()),
+      ).resolves.toMatchObject({ hit: true, source: a.node.peerId });
     },
   );
 
