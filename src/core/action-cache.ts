@@ -198,8 +198,16 @@ export type TaskCacheLookup =
 export interface TaskCache {
   /** Local store first, then every other online peer; on a hit all blobs are in the local CAS and verified. */
   lookup(query: TaskCacheQuery, signal: AbortSignal): Promise<TaskCacheLookup>;
-  /** Stores an entry (after verifying its signature) and remembers `inputs` as the last inputs of (kind, project). */
-  record(signed: SignedActionCacheEntry, inputs: readonly InputDigest[]): Promise<void>;
+  /**
+   * Stores an entry (after verifying its signature) and remembers `inputs` as the last inputs of
+   * (kind, project). An entry of a project marked not reproducible in `repositoryUrl` is not stored
+   * (without `repositoryUrl`: marked in any repository).
+   */
+  record(
+    signed: SignedActionCacheEntry,
+    inputs: readonly InputDigest[],
+    repositoryUrl?: string,
+  ): Promise<void>;
 }
 
 /** How many changed inputs a miss explanation names before it summarises the rest. */

@@ -115,11 +115,16 @@ export class MeshTaskCache implements TaskCache {
 
   /**
    * Stores an entry this node produced or received, once its signature verifies and `inputs` are
-   * the ones its key was computed from.
+   * the ones its key was computed from; not when its project is marked not reproducible in
+   * `repositoryUrl` (the build's; without it, in any repository).
    *
    * @throws InvalidArgumentError when the signature does not verify or the inputs do not give the key
    */
-  async record(signed: SignedActionCacheEntry, inputs: readonly InputDigest[]): Promise<void> {
+  async record(
+    signed: SignedActionCacheEntry,
+    inputs: readonly InputDigest[],
+    repositoryUrl?: string,
+  ): Promise<void> {
     const { entry } = signed;
     if (!(await this.options.signer.verify(signed))) {
       throw new InvalidArgumentError([
@@ -134,8 +139,8 @@ export class MeshTaskCache implements TaskCache {
         { field: 'inputs', message: `do not give the entry's cache key ${entry.cacheKey}` },
       ]);
     }
-    // The entry does not say its repository: a mark of the project in any repository is enough.
-    if (this.options.isNotReproducible?.(entry.project)) {
+    // The entry does not say its repository; without the build's, a mark in any repository is enough.
+    if (this.options.isNotReproducible?.(entry.project, repositoryUrl)) {
       this.logger.info('not recording an entry of a project that is not reproducible', {
         project: entry.project,
       });

@@ -14,7 +14,11 @@ import type {
 } from '../../src/core/action-cache.js';
 import { computeCacheKey, sha256Hex, type CacheKey, type CacheKeyInput } from '../../src/core/cache-key.js';
 import { InvalidArgumentError, OperationAbortedError } from '../../src/core/errors.js';
-import { NOT_REPRODUCIBLE_EXPLANATION } from '../../src/core/not-reproducible.js';
+import {
+  markCovers,
+  NOT_REPRODUCIBLE_EXPLANATION,
+  type NotReproducibleMark,
+} from '../../src/core/not-reproducible.js';
 import { MeshTaskCache } from '../../src/host/mesh-task-cache.js';
 import { ActionCacheService } from '../../src/mesh/action-cache-protocol.js';
 import { BlobService } from '../../src/mesh/blob-protocol.js';
@@ -61,7 +65,7 @@ const members: Member[] = [];
 const started: Array<{ stop(): Promise<void> }> = [];
 const nodes: MeshNode[] = [];
 /** Per member: the projects it found not reproducible (a Canary or verify build marks them). */
-const notReproducible = new Map<string, Set<string>>();
+const notReproducible = new Map<string, NotReproducibleMark[]>();
 /** Per member: the (repository, project) its action-cache service refuses to serve. */
 const refusedHere = new Map<string, Array<{ repositoryUrl: string; project: string }>>();
 
@@ -104,7 +108,8 @@ async function startMember(name: string, bootstrap: string[]) {
     isMember: (peerId) => members.some((other) => other.node.peerId === peerId),
     logger: testLogger,
     metrics,
-    isNotReproducible: (project) => notReproducible.get(name)?.has(project) ?? false,
+    isNotReproducible: (project, repositoryUrl) =>
+      notReproducible.get(name)?.some((mark) => markCovers(mark, repositoryUrl, project)) ?? false,
     peerTimeoutMs: 3_000,
     blobTimeoutMs: 10_000,
   });
@@ -188,7 +193,7 @@ describe('the mesh task cache across real mesh nodes', () => {
       const key = keyFor('class One {}');
       const signed = await produce(a, key);
       await a.cache.record(signed, key.inputs);
-      notReproducible.set(b.name, new Set(['src/A/A.csproj']));
+      notReproducible.set(b.name, [{ repositoryUrl: null, project: 'src/A' }]);
       const missed = await b.cache.lookup(queryFor(key), signal());
       expect(missed).toEqual({
         hit: false,
@@ -199,6 +204,37 @@ describe('the mesh task cache across real mesh nodes', () => {
       await b.cache.record(await produce(b, key), key.inputs);
       expect(await b.store.get(key.key)).toBeNull();
       await expect(c.cache.lookup(queryFor(key), signal())).resolves.toMatchObject({ hit: true });
+    },
+  );
+
+  it(
+    'refuses and does not record a project marked in the build repository, and keeps it in another one',
+    { timeout: 30_000 },
+    async () => {
+      const app = 'https://git.example.com/team/app';
+      notReproducible.set(b.name, [{ repositoryUrl: app, project: 'src/A' }]);
+      const key = keyFor('class One {}');
+      await a.cache.record(await produce(a, key), key.inputs);
+      await expect(b.cache.lookup({ ...queryFor(key), repositoryUrl: app }, signal())).resolves.toEqual({
+        hit: false,
+        explanation: NOT_REPRODUCIBLE_EXPLANATION,
+      });
+      await b.cache.record(await produce(b, key), key.inputs, app);
+      expect(await b.store.get(key.key)).toBeNull();
+      // Without the repository, the mark of any repository holds.
+      await b.cache.record(await produce(b, key), key.inputs);
+      expect(await b.store.get(key.key)).toBeNull();
+
+      const other = 'https://git.example.com/team/other';
+      const own = await produce(b, key);
+      await b.cache.record(own, key.inputs, other);
+      expect(await b.store.get(key.key)).toEqual(own);
+      await expect(
+        b.cache.lookup({ ...queryFor(key), repositoryUrl: other }, signal()),
+      ).resolves.toMatchObject({
+        hit: true,
+        source: 'local',
+      });
     },
   );
 
