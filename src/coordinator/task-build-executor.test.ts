@@ -276,8 +276,17 @@ class FakeCache implements TaskCache {
     private readonly recordError?: Error,
   ) {}
 
-  lookup(query: { cacheKey: { key: string }; kind: TaskKind; project: string }): Promise<TaskCacheLookup> {
+  /** The repository each lookup and record named (marks are per repository). */
+  readonly repositories: (string | undefined)[] = [];
+
+  lookup(query: {
+    cacheKey: { key: string };
+    kind: TaskKind;
+    project: string;
+    repositoryUrl?: string;
+  }): Promise<TaskCacheLookup> {
     this.lookups.push(`${query.kind}:${query.project}`);
+    this.repositories.push(query.repositoryUrl);
     const answer = this.answers.get(query.cacheKey.key) ?? {
       hit: false,
       explanation: 'no entry for this project yet',
@@ -285,8 +294,13 @@ class FakeCache implements TaskCache {
     return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
   }
 
-  record(signed: SignedActionCacheEntry, inputs: readonly InputDigest[]): Promise<void> {
+  record(
+    signed: SignedActionCacheEntry,
+    inputs: readonly InputDigest[],
+    repositoryUrl?: string,
+  ): Promise<void> {
     this.recorded.push({ signed, inputs });
+    this.repositories.push(repositoryUrl);
     return this.recordError ? Promise.reject(this.recordError) : Promise.resolve();
   }
 }
@@ -1141,6 +1155,8 @@ describe('TaskBuildExecutor', () => {
         `${buildA.taskId}@p2`,
       ]);
       expect(report).toMatchObject({ reproducible: true, checkedOn: ['p1', 'p2'] });
+      // The lookup named the repository, so that marks of other repositories do not apply.
+      expect(cache.repositories).toEqual(['file:///tmp/r.git']);
     });
 
     it('with one capable peer, says nothing could be compared; the build still succeeds', async () => {

@@ -360,6 +360,7 @@ class TaskRun {
           cacheKey: planned.cacheKey,
           kind: planned.kind,
           project: planned.project,
+          repositoryUrl: this.request.job.repositoryUrl,
           traceparent: span.traceparent,
         },
         this.controller.signal,
@@ -690,7 +691,7 @@ class TaskRun {
     }
     if (!this.options.cache || signed.entry.cacheKey !== task.planned.cacheKey.key) return;
     try {
-      await this.options.cache.record(signed, task.planned.cacheKey.inputs);
+      await this.options.cache.record(signed, task.planned.cacheKey.inputs, this.request.job.repositoryUrl);
     } catch (error) {
       this.listener.onLog(
         'WARN',

@@ -314,4 +314,49 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     expect(log).toContain(`Not reproducible: ${dirname(library)}: bin/Release/net10.0/${name}.dll`);
     await expectCounters(before, { notReproducible: 1 });
   }, 600_000);
+
+  it('a peer that learned the mark over presence never takes the stamped library from the cache, though peers hold entries of it', async () => {
+    const repo = repos.nondeterministic!;
+    const library = repo.libraryProjects[0]!;
+    const bUrl = processes[0]!.url;
+    // B heard A's mark on presence and kept it.
+    await waitFor(
+      'B to keep the mark of the stamped library',
+      async () => {
+        const text = await readFile(join(dataDirs.b, 'action-cache', 'not-reproducible.json'), 'utf8').catch(
+          () => '{"marks":[]}',
+        );
+        return (JSON.parse(text) as { marks: { project: string }[] }).marks.some(
+          (mark) => mark.project === dirname(library),
+        );
+      },
+      15_000,
+    );
+    // The properties a verify build adds, so that the keys are those of the verified build's entries.
+    const git = (...args: string[]) => execFileAsync('git', args, { cwd: repo.workingCopyPath });
+    const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const submitted = await api<{ executionId: string }>(bUrl, 'POST', '/api/v1/builds', {
+      repositoryUrl: repo.repositoryUrl,
+      solutionPath: repo.solutionPath,
+      gitRef: 'main',
+      strategy: 'Cached',
+      buildProperties: {
+        ContinuousIntegrationBuild: 'true',
+        Deterministic: 'true',
+        EnableSourceControlManagerQueries: 'false',
+        SourceRevisionId: commit,
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const build = (await waitForBuild(bUrl, submitted.body.executionId, 600_000)) as unknown as BuildBody & {
+      timeline: TaskTimelineEntry[];
+    };
+    expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
+    const builds = build.timeline.filter((task) => task.kind === 'build');
+    const stamped = builds.find((task) => task.project === library)!;
+    expect(stamped.cache).toBe('miss');
+    expect(stamped.missReason).toContain('not reproducible');
+    // Everything else came from the verified build's entries.
+    expect(builds.filter((task) => task.cache !== 'hit').map((task) => task.project)).toEqual([library]);
+  }, 600_000);
 });
