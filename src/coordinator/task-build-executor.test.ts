@@ -1177,6 +1177,34 @@ describe('TaskBuildExecutor', () => {
       expect(rec.last('verify:src/A/A.csproj').message).toContain('no second peer');
     });
 
+    it('tries the second build again when the peer declines it, and says so when outputs cannot be read', async () => {
+      let declined = 0;
+      const { start, dispatcher } = setup({
+        tasks: [buildA],
+        decide: (call) => {
+          const nth = dispatcher.calls.filter((each) => each.taskId === call.taskId).indexOf(call);
+          if (nth === 1 && declined++ === 0) return new JobRejectedError(call.peerId, 'no free slot');
+          return 'succeed';
+        },
+        outputTree: (peerId, project) => hex(`unknown tree ${project} ${peerId}`),
+        options: { inspector },
+      });
+      let report: ReproducibilityReport | undefined;
+      const { rec, outcome } = start(makeRequest({ verify: true }));
+      rec.listener.onReproducibility = (found) => (report = found);
+      expect(await outcome).toEqual({ status: 'Succeeded' });
+      const calls = dispatcher.calls.map((call) => call.peerId);
+      // First build, the declined second build, then the second build on the same other peer.
+      expect(calls).toHaveLength(3);
+      expect(calls[1]).toBe(calls[2]);
+      expect(calls[0]).not.toBe(calls[1]);
+      expect(rec.last('verify:src/A/A.csproj')).toMatchObject({
+        status: 'Failed',
+        message: expect.stringContaining('Could not compare the outputs'),
+      });
+      expect(report).toMatchObject({ reproducible: null });
+    });
+
     it('counts a second build that fails to compile as a difference, and retries a lost peer elsewhere', async () => {
       const { start, dispatcher } = setup({
         tasks: [buildA, buildB],
