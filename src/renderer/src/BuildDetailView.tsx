@@ -12,7 +12,9 @@ import { routeHref, type Route } from './route.js';
 import { StatusBadge } from './StatusBadge.js';
 import { buildStatusTone, stageStatusTone } from './status-tone.js';
 import { launchedBy } from './BuildsTable.js';
-import { cacheHitRate } from './timeline-layout.js';
+import { Checks } from './Checks.js';
+import { hasChecks } from './checks-view.js';
+import { cacheHitRate, taskCountLabel } from './timeline-layout.js';
 import { Timeline } from './Timeline.js';
 import { useBuildLog } from './use-build-log.js';
 import { usePolling } from './use-polling.js';
@@ -20,7 +22,10 @@ import { usePolling } from './use-polling.js';
 /** Polling while the build runs, as a fallback for the live stream. */
 const RUNNING_POLL_MS = 3000;
 
-/** The Build detail screen: stages, live log, timeline, tests, artifacts; cancel and rebuild. */
+/**
+ * The Build detail screen: stages, the checks of a Canary or verify build, live log, timeline,
+ * tests, artifacts; cancel and rebuild.
+ */
 export function BuildDetailView({
   client,
   executionId,
@@ -84,6 +89,12 @@ export function BuildDetailView({
             <h3 id="stages-heading">Stages</h3>
             <Stages stages={detail.stages} />
           </section>
+          {hasChecks(detail) ? (
+            <section aria-labelledby="checks-heading" className="sub">
+              <h3 id="checks-heading">Checks</h3>
+              <Checks build={detail} nowMs={now} />
+            </section>
+          ) : null}
           <section aria-labelledby="log-heading" className="sub">
             <h3 id="log-heading">Log</h3>
             <LogViewer log={log} />
@@ -93,7 +104,7 @@ export function BuildDetailView({
               <h3 id="timeline-heading">
                 Timeline
                 <span className="heading-note">
-                  {detail.timeline.length} tasks, cache hits {formatRatio(cacheHitRate(detail.timeline))}
+                  {taskCountLabel(detail.timeline)}, cache hits {formatRatio(cacheHitRate(detail.timeline))}
                 </span>
               </h3>
               <Timeline

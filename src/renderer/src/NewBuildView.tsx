@@ -12,6 +12,7 @@ import { ApiRequestError, type ApiClient, type SolutionList } from './api-client
 import {
   buildRequestBody,
   DEFAULT_FORM,
+  verifyHint,
   fieldErrors,
   firstInvalidField,
   formValuesFromBuild,
@@ -288,6 +289,7 @@ export function NewBuildView({
           <Toggle
             name="verify"
             label="Verify: build again on a second peer and compare outputs"
+            hint={verifyHint(values.strategy)}
             checked={values.verify}
             errors={errors.verify}
             onChange={(v) => set('verify', v)}
@@ -394,17 +396,22 @@ function Field({
 function Toggle({
   name,
   label,
+  hint,
   checked,
   errors,
   onChange,
 }: {
   name: FormField;
   label: string;
+  hint?: string;
   checked: boolean;
   errors: string[] | undefined;
   onChange: (value: boolean) => void;
 }) {
   const id = `field-${name}`;
+  const describedBy = [hint ? `${id}-hint` : null, errors?.length ? `${id}-error` : null]
+    .filter(Boolean)
+    .join(' ');
   return (
     <div className={`check-field${errors?.length ? ' invalid' : ''}`}>
       <label className="check" htmlFor={id}>
@@ -414,11 +421,16 @@ function Toggle({
           type="checkbox"
           checked={checked}
           aria-invalid={errors?.length ? true : undefined}
-          aria-describedby={errors?.length ? `${id}-error` : undefined}
+          aria-describedby={describedBy || undefined}
           onChange={(event) => onChange(event.target.checked)}
         />
         {label}
       </label>
+      {hint ? (
+        <p className="field-hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
       {errors?.length ? (
         <p className="field-error" id={`${id}-error`}>
           {errors.join('; ')}

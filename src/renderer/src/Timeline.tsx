@@ -1,7 +1,14 @@
 import { useState } from 'react';
 import type { TaskTimelineEntry } from '../../core/models.js';
 import { formatMs } from './format.js';
-import { barTone, layoutTimeline, projectLabel, timeTicks, type TimelineBar } from './timeline-layout.js';
+import {
+  barTone,
+  isVerifyTask,
+  layoutTimeline,
+  projectLabel,
+  timeTicks,
+  type TimelineBar,
+} from './timeline-layout.js';
 
 const TONE_LABELS = {
   succeeded: 'Built',
@@ -22,12 +29,14 @@ function formatTick(ms: number): string {
 function describeBar(bar: TimelineBar, lane: string): string {
   const cache = bar.cache === 'hit' ? ', from the cache' : bar.cache === 'miss' ? ', cache miss' : '';
   const critical = bar.critical ? ', on the critical path' : '';
-  return `${bar.kind} ${bar.label} on ${lane}: ${bar.status}${cache}, ${formatMs(bar.endMs - bar.startMs)}${bar.open ? ' so far' : ''}${critical}`;
+  const check = isVerifyTask(bar) ? ' (second build, outputs compared)' : '';
+  return `${bar.kind} ${bar.label}${check} on ${lane}: ${bar.status}${cache}, ${formatMs(bar.endMs - bar.startMs)}${bar.open ? ' so far' : ''}${critical}`;
 }
 
 /**
  * The Gantt chart of a task build: one lane per peer, one bar per project task, coloured by outcome
- * and cache hit, the critical path outlined. Each bar is a button: focus or click shows its details.
+ * and cache hit, the critical path outlined. A verify build's second builds are hatched, dashed and
+ * labelled `verify`, and never on the critical path. Each bar is a button: focus or click shows its details.
  */
 export function Timeline({ entries, nowMs }: { entries: readonly TaskTimelineEntry[]; nowMs: number }) {
   const layout = layoutTimeline(entries, nowMs);
@@ -58,6 +67,7 @@ export function Timeline({ entries, nowMs }: { entries: readonly TaskTimelineEnt
         ...layout.lanes.flatMap((lane) => lane.bars.filter((bar) => bar.critical).map((bar) => bar.endMs)),
       ) - layout.startMs
     : 0;
+  const hasVerify = entries.some(isVerifyTask);
   return (
     <div className="timeline">
       <ul className="timeline-legend" aria-label="Legend">
@@ -71,6 +81,12 @@ export function Timeline({ entries, nowMs }: { entries: readonly TaskTimelineEnt
           <span className="swatch swatch-critical" aria-hidden="true" />
           Critical path ({layout.criticalPath.length} tasks, {formatMs(criticalMs)})
         </li>
+        {hasVerify ? (
+          <li>
+            <span className="swatch swatch-verify" aria-hidden="true" />
+            Verify: built again on another peer, outputs compared
+          </li>
+        ) : null}
       </ul>
       <div
         className="timeline-grid"
@@ -98,7 +114,7 @@ export function Timeline({ entries, nowMs }: { entries: readonly TaskTimelineEnt
                 <button
                   type="button"
                   key={bar.taskId}
-                  className={`bar bar-${barTone(bar)}${bar.critical ? ' critical' : ''}${selected === bar.taskId ? ' selected' : ''}`}
+                  className={`bar bar-${barTone(bar)}${isVerifyTask(bar) ? ' bar-verify' : ''}${bar.critical ? ' critical' : ''}${selected === bar.taskId ? ' selected' : ''}`}
                   style={{ left: `${bar.left * 100}%`, width: `${bar.width * 100}%` }}
                   aria-label={describeBar(bar, lane.label)}
                   aria-pressed={selected === bar.taskId}

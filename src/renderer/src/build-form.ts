@@ -39,6 +39,24 @@ export const FORM_FIELDS = [
 ] as const satisfies readonly (keyof BuildFormValues)[];
 export type FormField = (typeof FORM_FIELDS)[number];
 
+/**
+ * What the Verify toggle does with the chosen strategy. Every strategy can verify: the whole build
+ * is repeated on a second peer (Incremental, Clean), each project's build is (Distributed, Cached),
+ * and a Canary always compares its peers' outputs.
+ */
+export function verifyHint(strategy: BuildStrategy): string {
+  switch (strategy) {
+    case 'Incremental':
+    case 'Clean':
+      return 'A second peer builds the whole solution from the same commit; the outputs are compared file by file.';
+    case 'Distributed':
+    case 'Cached':
+      return 'Each project is built again on another peer, cache off, and its outputs compared; these second builds show in the timeline as verify tasks.';
+    case 'Canary':
+      return 'A Canary always compares the outputs of its peers, with or without this.';
+  }
+}
+
 /** The body of `POST /api/v1/builds` (the flat form) for the form's values. */
 export function buildRequestBody(values: BuildFormValues): Record<string, unknown> {
   return {
@@ -98,12 +116,17 @@ export interface BuildRequestView {
   stages: readonly { name: string; message: string | null }[];
   artifacts: readonly { name: string }[];
   peerResults: readonly { role: string }[];
+  /** Every Canary and every verify build has one (of any strategy); other builds have none. */
+  reproducibility?: unknown;
+  timeline?: readonly { kind: string }[];
 }
 
 /**
  * The form values that repeat a build. The detail does not echo the toggles, so they are read
  * from what the build did: a Test stage skipped with "runTests is false" means tests were off,
- * a `.nupkg` artifact means packing was on, a `verify` peer result means verify was on.
+ * a `.nupkg` artifact means packing was on. Verify was on when a build other than a Canary (which
+ * always checks) has a reproducibility report, a `verify` peer result (Incremental, Clean) or
+ * `verify` tasks (Distributed, Cached).
  */
 export function formValuesFromBuild(build: BuildRequestView): BuildFormValues {
   return {
@@ -115,8 +138,16 @@ export function formValuesFromBuild(build: BuildRequestView): BuildFormValues {
     targetPool: build.targetPool,
     runTests: !build.stages.some((stage) => stage.name === 'Test' && stage.message === 'runTests is false'),
     createPackages: build.artifacts.some((artifact) => artifact.name.toLowerCase().endsWith('.nupkg')),
-    verify: build.strategy !== 'Canary' && build.peerResults.some((result) => result.role === 'verify'),
+    verify: build.strategy !== 'Canary' && verifiedBuild(build),
   };
+}
+
+function verifiedBuild(build: BuildRequestView): boolean {
+  return (
+    (build.reproducibility !== undefined && build.reproducibility !== null) ||
+    build.peerResults.some((result) => result.role === 'verify') ||
+    (build.timeline ?? []).some((entry) => entry.kind === 'verify')
+  );
 }
 
 /** Whether a URL as the API shows it still carries masked credentials (`https://***@host/…`). */

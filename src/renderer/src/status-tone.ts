@@ -1,4 +1,4 @@
-import type { AgentStatus, BuildStatus, StageStatus } from '../../core/models.js';
+import type { AgentStatus, BuildStatus, PeerBuildResult, StageStatus } from '../../core/models.js';
 
 /** How a status is coloured; the word is always shown too, so colour is never the only cue. */
 export type StatusTone =
@@ -54,6 +54,22 @@ export function stageStatusTone(status: StageStatus): StatusTone {
       return 'bad';
     case 'Skipped':
     case 'Cancelled':
+      return 'muted';
+  }
+}
+
+/** A peer's whole build in a Canary or verify build; `Rejected` (the peer declined) is muted, not failed. */
+export function peerBuildStatusTone(status: PeerBuildResult['status']): StatusTone {
+  switch (status) {
+    case 'Succeeded':
+      return 'good';
+    case 'Running':
+      return 'active';
+    case 'Failed':
+    case 'TimedOut':
+      return 'bad';
+    case 'Cancelled':
+    case 'Rejected':
       return 'muted';
   }
 }

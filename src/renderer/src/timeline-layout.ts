@@ -53,14 +53,23 @@ export function projectLabel(project: string): string {
 }
 
 /**
+ * Whether a task is a verify build's second build of a project: a check of the build, not part
+ * of it, so nothing waits for it and it never lies on the critical path.
+ */
+export function isVerifyTask(entry: Pick<TaskTimelineEntry, 'kind'>): boolean {
+  return entry.kind === 'verify';
+}
+
+/**
  * The critical path as it happened: start from the task that ended last and walk back, each time
  * to the task whose end let it start. The timeline carries no dependency edges, so "let it start"
  * is read from time: a task becomes ready (`queuedAt`) when its last reference finishes, so its
  * predecessor is the task that ended last at or before that moment; a test or pack task prefers
- * the build task of its own project, which it always depends on.
+ * the build task of its own project, which it always depends on. Verify tasks are left out.
  */
 export function criticalPath(entries: readonly TaskTimelineEntry[], nowMs: number): string[] {
   const started = entries
+    .filter((entry) => !isVerifyTask(entry))
     .map((entry) => ({ entry, start: timeOf(entry.startTime), end: timeOf(entry.endTime) ?? nowMs }))
     .filter((item): item is { entry: TaskTimelineEntry; start: number; end: number } => item.start !== null);
   if (started.length === 0) return [];
@@ -175,6 +184,13 @@ export function barTone(bar: Pick<TimelineBar, 'status' | 'cache'>): BarTone {
     case 'Pending':
       return 'pending';
   }
+}
+
+/** The timeline heading's count: `12 tasks`, or `12 tasks (4 verify)` when a verify build checked them. */
+export function taskCountLabel(entries: readonly Pick<TaskTimelineEntry, 'kind'>[]): string {
+  const verify = entries.filter(isVerifyTask).length;
+  const tasks = `${entries.length} ${entries.length === 1 ? 'task' : 'tasks'}`;
+  return verify > 0 ? `${tasks} (${verify} verify)` : tasks;
 }
 
 /** Share of looked-up tasks served from the action cache; null when nothing was looked up. */

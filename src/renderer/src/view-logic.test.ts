@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskTimelineEntry } from '../../core/models.js';
+import { BUILD_STRATEGIES, type PeerBuildResult, type TaskTimelineEntry } from '../../core/models.js';
 import { chooseToken, normalisePastedToken, tokenFromFragment } from './auth-token.js';
 import {
   buildRequestBody,
@@ -7,6 +7,7 @@ import {
   fieldErrors,
   firstInvalidField,
   formValuesFromBuild,
+  verifyHint,
 } from './build-form.js';
 import { EMPTY_FILTER, filterBuilds, isFiltering } from './build-filters.js';
 import { formatBytes, formatMs, formatRatio, shortHash } from './format.js';
@@ -24,12 +25,21 @@ import {
   barTone,
   cacheHitRate,
   criticalPath,
+  isVerifyTask,
   layoutTimeline,
   shortPeerId,
+  taskCountLabel,
   timeTicks,
 } from './timeline-layout.js';
 import { vi } from 'vitest';
-import { agentStatusTone, buildStatusTone, stageStatusTone } from './status-tone.js';
+import { agentStatusTone, buildStatusTone, peerBuildStatusTone, stageStatusTone } from './status-tone.js';
+import {
+  hasChecks,
+  peerCheckRows,
+  peerNamer,
+  reproducibilityVerdict,
+  type ChecksSource,
+} from './checks-view.js';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds)).toISOString();
 
@@ -125,6 +135,30 @@ describe('timeline layout', () => {
       cacheHitRate([{ cache: 'hit' }, { cache: 'miss' }, { cache: 'off' }, { cache: 'hit' }]),
     ).toBeCloseTo(2 / 3);
     expect(cacheHitRate([{ cache: 'off' }])).toBeNull();
+  });
+
+  it('leaves verify tasks off the critical path, though they end last', () => {
+    const verifyC = task('C', {
+      taskId: 'verify:src/C/C.csproj',
+      kind: 'verify',
+      agentId: 'peer-b',
+      hostname: 'box-b',
+      queuedAt: at(40),
+      startTime: at(41),
+      endTime: at(59),
+    });
+    expect(isVerifyTask(verifyC)).toBe(true);
+    expect(isVerifyTask(c)).toBe(false);
+    expect(criticalPath([a, b, c, testC, verifyC], now)).toEqual([b.taskId, c.taskId, testC.taskId]);
+    const layout = layoutTimeline([a, b, c, testC, verifyC], now);
+    const verifyBar = layout.lanes[1]!.bars.find((bar) => bar.taskId === verifyC.taskId)!;
+    expect(verifyBar).toMatchObject({ kind: 'verify', label: 'C.csproj', critical: false });
+    // The chart still spans the verify task's time.
+    expect(layout.endMs - layout.startMs).toBe(59_000);
+    expect(criticalPath([verifyC], now)).toEqual([]);
+    expect(taskCountLabel([a, b, c, testC, verifyC])).toBe('5 tasks (1 verify)');
+    expect(taskCountLabel([a])).toBe('1 task');
+    expect(taskCountLabel([a, b])).toBe('2 tasks');
   });
 
   it('picks round tick steps', () => {
@@ -295,6 +329,44 @@ describe('build form', () => {
       verify: false,
     });
   });
+
+  it('reads verify back from every strategy: a report, or verify tasks, as well as a verify peer', () => {
+    const base = {
+      repositoryUrl: 'file:///r.git',
+      gitRef: 'main',
+      solutionPath: 'A.sln',
+      configuration: 'Release',
+      targetPool: 'Linux' as const,
+      stages: [],
+      artifacts: [],
+      peerResults: [],
+    };
+    const report = { checkedOn: ['p1', 'p2'], reproducible: true, differences: [], message: null };
+    for (const strategy of ['Distributed', 'Cached'] as const) {
+      expect(formValuesFromBuild({ ...base, strategy, reproducibility: report }).verify).toBe(true);
+      expect(
+        formValuesFromBuild({ ...base, strategy, reproducibility: null, timeline: [{ kind: 'verify' }] })
+          .verify,
+      ).toBe(true);
+      expect(
+        formValuesFromBuild({ ...base, strategy, reproducibility: null, timeline: [{ kind: 'build' }] })
+          .verify,
+      ).toBe(false);
+    }
+    expect(formValuesFromBuild({ ...base, strategy: 'Clean', reproducibility: report }).verify).toBe(true);
+    // A Canary always checks; verify is not a choice it was given.
+    expect(formValuesFromBuild({ ...base, strategy: 'Canary', reproducibility: report }).verify).toBe(false);
+  });
+
+  it('says what verify does with each strategy, refusing none', () => {
+    for (const strategy of BUILD_STRATEGIES) {
+      expect(verifyHint(strategy)).not.toMatch(/not (available|supported)|only|cannot/i);
+    }
+    expect(verifyHint('Distributed')).toContain('Each project is built again on another peer');
+    expect(verifyHint('Cached')).toContain('verify tasks');
+    expect(verifyHint('Incremental')).toContain('A second peer builds the whole solution');
+    expect(verifyHint('Canary')).toContain('always compares');
+  });
 });
 
 describe('auth token', () => {
@@ -431,5 +503,199 @@ describe('status tones', () => {
       'muted',
       'muted',
     ]);
+    expect(
+      ['Running', 'Succeeded', 'Failed', 'TimedOut', 'Cancelled', 'Rejected'].map((s) =>
+        peerBuildStatusTone(s as 'Running'),
+      ),
+    ).toEqual(['active', 'good', 'bad', 'bad', 'muted', 'muted']);
+  });
+});
+
+describe('checks', () => {
+  const peerResult = (overrides: Partial<PeerBuildResult>): PeerBuildResult => ({
+    agentId: '12D3KooWcanaryAAA111',
+    hostname: 'box-a',
+    role: 'canary',
+    status: 'Succeeded',
+    startTime: at(0),
+    endTime: at(42),
+    failedGate: null,
+    message: null,
+    testResults: { total: 12, passed: 12, failed: 0, skipped: 0 },
+    warningsCount: 0,
+    ...overrides,
+  });
+  const canary = peerResult({});
+  const fanOut = peerResult({
+    agentId: '12D3KooWfanoutBBB222',
+    hostname: 'box-b',
+    role: 'fan-out',
+    status: 'Failed',
+    endTime: at(30),
+    message: 'Build failed: 1 error',
+    testResults: { total: 12, passed: 10, failed: 1, skipped: 1 },
+    warningsCount: 3,
+  });
+  const source = (overrides: Partial<ChecksSource>): ChecksSource => ({
+    status: 'Succeeded',
+    agent: null,
+    peerResults: [canary, fanOut],
+    reproducibility: null,
+    timeline: [],
+    ...overrides,
+  });
+  const now = Date.parse(at(60));
+
+  it('shows only for builds with peer results or a reproducibility report', () => {
+    expect(hasChecks({ peerResults: [], reproducibility: null })).toBe(false);
+    expect(hasChecks({ peerResults: [canary], reproducibility: null })).toBe(true);
+    expect(
+      hasChecks({
+        peerResults: [],
+        reproducibility: { checkedOn: [], reproducible: null, differences: [], message: 'x' },
+      }),
+    ).toBe(true);
+  });
+
+  it('names peers by host from the results, the timeline or the coordinator, else by the end of the id', () => {
+    const nameOf = peerNamer(
+      source({
+        agent: { agentId: 'coord-1', hostname: 'coord-box', targetType: 'Linux' },
+        timeline: [
+          { agentId: '12D3KooWtaskCCC333', hostname: 'box-c' },
+          { agentId: null, hostname: null },
+          // Two peers on one host: told apart by their ids.
+          { agentId: '12D3KooWtwinDDD444', hostname: 'box-a' },
+        ],
+      }),
+    );
+    expect(nameOf('12D3KooWfanoutBBB222')).toBe('box-b');
+    expect(nameOf('12D3KooWtaskCCC333')).toBe('box-c');
+    expect(nameOf('coord-1')).toBe('coord-box');
+    expect(nameOf('12D3KooWcanaryAAA111')).toBe('box-a · …AAA111');
+    expect(nameOf('12D3KooWtwinDDD444')).toBe('box-a · …DDD444');
+    expect(nameOf('12D3KooWunknownEEE555')).toBe('…EEE555');
+  });
+
+  it("turns each peer's outcome into a row: role, status, gate, tests passed of total, warnings", () => {
+    const gated = peerResult({
+      status: 'Failed',
+      failedGate: 'warnings',
+      message: 'Canary failed the warnings gate: 7 warnings, at most 5',
+      warningsCount: 7,
+    });
+    const rejected = peerResult({
+      agentId: 'peer-r',
+      hostname: 'box-r',
+      role: 'verify',
+      status: 'Rejected',
+      endTime: at(1),
+      testResults: null,
+      message: 'busy',
+    });
+    const running = peerResult({
+      agentId: 'peer-x',
+      hostname: 'box-x',
+      role: 'fan-out',
+      status: 'Running',
+      endTime: null,
+    });
+    const rows = peerCheckRows(source({ peerResults: [gated, fanOut, rejected, running] }), now);
+    expect(rows.map((row) => [row.peer, row.role, row.status, row.tone, row.failedGate])).toEqual([
+      ['box-a', 'Canary', 'Failed', 'bad', 'Warnings'],
+      ['box-b', 'Fan-out', 'Failed', 'bad', null],
+      ['box-r', 'Verify', 'Rejected', 'muted', null],
+      ['box-x', 'Fan-out', 'Running', 'active', null],
+    ]);
+    expect(rows[0]).toMatchObject({ tests: '12 / 12', testsNote: null, testsFailed: false, warnings: 7 });
+    expect(rows[0]!.message).toContain('warnings gate');
+    expect(rows[1]).toMatchObject({
+      tests: '10 / 12',
+      testsNote: '1 failed, 1 skipped',
+      testsFailed: true,
+      warnings: 3,
+      duration: '30 s',
+    });
+    expect(rows[2]).toMatchObject({ tests: null, duration: null, message: 'busy' });
+    expect(rows[3]!.duration).toBe('1 min 0 s so far');
+    expect(new Set(rows.map((row) => row.key)).size).toBe(4);
+  });
+
+  it('says reproducible with the number of peers compared, named by host', () => {
+    const verdict = reproducibilityVerdict(
+      source({
+        reproducibility: {
+          checkedOn: ['12D3KooWcanaryAAA111', '12D3KooWfanoutBBB222'],
+          reproducible: true,
+          differences: [],
+          message: null,
+        },
+      }),
+    );
+    expect(verdict).toMatchObject({
+      state: 'reproducible',
+      title: 'Reproducible: identical outputs on 2 peers',
+      peers: ['box-a', 'box-b'],
+      differences: [],
+    });
+  });
+
+  it('lists the differences and the projects no longer cached when not reproducible', () => {
+    const differences = [
+      { project: 'src/Lib', file: 'Lib.dll', reason: 'content differs' },
+      { project: 'src/Lib', file: 'Lib.pdb', reason: 'content differs' },
+      { project: 'src/App', file: 'App.deps.json', reason: 'only on box-a' },
+    ];
+    const verdict = reproducibilityVerdict(
+      source({
+        peerResults: [],
+        timeline: [
+          { agentId: 'peer-1', hostname: 'box-1' },
+          { agentId: 'peer-2', hostname: 'box-2' },
+        ],
+        reproducibility: {
+          checkedOn: ['peer-1', 'peer-2'],
+          reproducible: false,
+          differences,
+          message: '3 differ',
+        },
+      }),
+    );
+    expect(verdict).toMatchObject({
+      state: 'not-reproducible',
+      title: 'Not reproducible',
+      detail: '3 differ',
+      peers: ['box-1', 'box-2'],
+      projects: ['src/Lib', 'src/App'],
+    });
+    expect(verdict.differences).toEqual(differences);
+  });
+
+  it('says not checked with the reason, and waits while the build runs', () => {
+    const none = reproducibilityVerdict(
+      source({
+        reproducibility: {
+          checkedOn: ['12D3KooWcanaryAAA111'],
+          reproducible: null,
+          differences: [],
+          message: 'No second peer finished the build; nothing to compare',
+        },
+      }),
+    );
+    expect(none).toMatchObject({
+      state: 'not-checked',
+      title: 'Not checked',
+      detail: 'No second peer finished the build; nothing to compare',
+      peers: ['box-a'],
+    });
+    expect(reproducibilityVerdict(source({ status: 'Running' }))).toMatchObject({
+      state: 'pending',
+      title: 'Not checked yet',
+    });
+    const failedCanary = reproducibilityVerdict(
+      source({ status: 'Failed', peerResults: [peerResult({ status: 'Failed', failedGate: 'tests' })] }),
+    );
+    expect(failedCanary.state).toBe('not-checked');
+    expect(failedCanary.detail).toContain('The canary did not pass');
   });
 });
