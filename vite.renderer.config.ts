@@ -11,14 +11,15 @@ const root = import.meta.dirname;
  * The UI's Content-Security-Policy, added to the built index.html only: the dev server's React
  * Refresh preamble is an inline script that this policy would block. `connect-src` lets the desktop
  * renderer (loaded from file://) reach its node's API on loopback; in a browser the UI talks to the
- * origin that served it.
+ * origin that served it. CSP host sources cannot name IPv6 literals (`[::1]` is refused as invalid),
+ * so the shell reaches its node by 127.0.0.1 or localhost.
  */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
-  "connect-src 'self' http://127.0.0.1:* http://localhost:* http://[::1]:*",
+  "connect-src 'self' http://127.0.0.1:* http://localhost:*",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",

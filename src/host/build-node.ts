@@ -500,7 +500,10 @@ export class BuildNode {
     const signInHost = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : host;
     const signInToken = mintToken(jwtSecret, { role: 'Admin', ttlSeconds: 12 * 3600, subject: 'dashboard' });
     const signInUrl = `http://${signInHost}:${address.port}/#token=${signInToken.token}`;
-    logger.info('dashboard sign-in (Admin, 12 h)', { url: signInUrl });
+    // The link itself is a 12-hour Admin token: shown to the person who started the node, never logged.
+    logger.info('dashboard sign-in link ready (Admin, 12 h)', {
+      url: `http://${signInHost}:${address.port}/#token=…`,
+    });
     return new BuildNode(config, apiUrl, agentId, meshAddresses, signInUrl, jwtSecret, {
       server,
       coordinator,
