@@ -12,8 +12,7 @@ import { routeHref, type Route } from './route.js';
 import { StatusBadge } from './StatusBadge.js';
 import { buildStatusTone, stageStatusTone } from './status-tone.js';
 import { launchedBy } from './BuildsTable.js';
-import { Checks } from './Checks.js';
-import { hasChecks } from './checks-view.js';
+import { ChecksSection } from './Checks.js';
 import { cacheHitRate, taskCountLabel } from './timeline-layout.js';
 import { Timeline } from './Timeline.js';
 import { useBuildLog } from './use-build-log.js';
@@ -89,12 +88,7 @@ export function BuildDetailView({
             <h3 id="stages-heading">Stages</h3>
             <Stages stages={detail.stages} />
           </section>
-          {hasChecks(detail) ? (
-            <section aria-labelledby="checks-heading" className="sub">
-              <h3 id="checks-heading">Checks</h3>
-              <Checks build={detail} nowMs={now} />
-            </section>
-          ) : null}
+          <ChecksSection build={detail} nowMs={now} />
           <section aria-labelledby="log-heading" className="sub">
             <h3 id="log-heading">Log</h3>
             <LogViewer log={log} />

@@ -1,6 +1,17 @@
-import { peerCheckRows, reproducibilityVerdict, type ChecksSource } from './checks-view.js';
+import { hasChecks, peerCheckRows, reproducibilityVerdict, type ChecksSource } from './checks-view.js';
 import { Missing } from './Missing.js';
 import { StatusBadge } from './StatusBadge.js';
+
+/** The Build detail's Checks section; nothing for a build with neither peer results nor a report. */
+export function ChecksSection({ build, nowMs }: { build: ChecksSource; nowMs: number }) {
+  if (!hasChecks(build)) return null;
+  return (
+    <section aria-labelledby="checks-heading" className="sub">
+      <h3 id="checks-heading">Checks</h3>
+      <Checks build={build} nowMs={nowMs} />
+    </section>
+  );
+}
 
 /**
  * The Checks of a Canary or verify build: how each peer's whole build of the commit ended (role,

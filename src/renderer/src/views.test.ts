@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { AgentView } from '../../core/agent-view.js';
 import { ApiClient, type BuildSummary } from './api-client.js';
 import { App } from './App.js';
-import type { TaskTimelineEntry } from '../../core/models.js';
+import type { PeerBuildResult, TaskTimelineEntry } from '../../core/models.js';
+import { ChecksSection } from './Checks.js';
+import type { ChecksSource } from './checks-view.js';
 import { LogViewer } from './LogViewer.js';
 import { Artifacts, Tests } from './BuildDetailView.js';
 import type { BuildDetail } from './api-client.js';
@@ -207,6 +209,13 @@ describe('App', () => {
     expect(text(form)).toContain('Start build');
     expect(text(app({ name: 'not-found', path: '/nope' }))).toContain('No such screen: /nope');
   });
+
+  it('explains the verify toggle without refusing any strategy', () => {
+    const form = app({ name: 'new-build', from: null });
+    expect(form).toContain('aria-describedby="field-verify-hint"');
+    expect(text(form)).toContain('A second peer builds the whole solution from the same commit');
+    expect(text(form)).not.toMatch(/verify[^.]*(not available|only for|cannot)/i);
+  });
 });
 
 describe('SignIn', () => {
@@ -265,6 +274,35 @@ describe('Timeline', () => {
     );
     expect(html).toContain('class="bar bar-hit critical"');
     expect(text(html)).toContain('Critical path (2 tasks, 20 s)');
+  });
+
+  it("draws a verify build's second builds hatched and labelled, never on the critical path", () => {
+    const html = render(
+      createElement(Timeline, {
+        entries: [
+          task({}),
+          task({
+            taskId: 'verify:src/A/A.csproj',
+            kind: 'verify',
+            agentId: 'peer-b',
+            hostname: 'box-b',
+            queuedAt: '2026-01-01T10:00:10.000Z',
+            startTime: '2026-01-01T10:00:11.000Z',
+            endTime: '2026-01-01T10:00:25.000Z',
+            cache: 'off',
+          }),
+        ],
+        nowMs: Date.UTC(2026, 0, 1, 10, 0, 30),
+      }),
+    );
+    expect(html).toContain('class="bar bar-succeeded bar-verify"');
+    expect(html).toContain(
+      'aria-label="verify A.csproj (second build, outputs compared) on box-b: Succeeded, 14 s"',
+    );
+    expect(text(html)).toContain('verify A.csproj');
+    expect(text(html)).toContain('Critical path (1 tasks, 10 s)');
+    expect(text(html)).toContain('Verify: built again on another peer, outputs compared');
+    expect(html).toContain('class="bar bar-succeeded critical"');
   });
 
   it('says why there is no chart for whole builds and before any task starts', () => {
@@ -373,5 +411,123 @@ describe('Build detail sections', () => {
     expect(html).toContain('aria-label="Download Shop.1.0.0.nupkg"');
     const none = render(createElement(Artifacts, { detail: { ...detail, artifacts: [] }, client }));
     expect(text(none)).toContain('This build produced no artifacts.');
+  });
+});
+
+describe('Checks', () => {
+  const canaryId = '12D3KooWcanaryAAA111';
+  const fanOutId = '12D3KooWfanoutBBB222';
+  const peerResult = (overrides: Partial<PeerBuildResult>): PeerBuildResult => ({
+    agentId: canaryId,
+    hostname: 'box-a',
+    role: 'canary',
+    status: 'Succeeded',
+    startTime: '2026-01-01T10:00:00.000Z',
+    endTime: '2026-01-01T10:00:42.000Z',
+    failedGate: null,
+    message: null,
+    testResults: { total: 12, passed: 12, failed: 0, skipped: 0 },
+    warningsCount: 2,
+    ...overrides,
+  });
+  const checks = (overrides: Partial<ChecksSource>) =>
+    render(
+      createElement(ChecksSection, {
+        build: {
+          status: 'Succeeded',
+          agent: null,
+          peerResults: [],
+          reproducibility: null,
+          timeline: [],
+          ...overrides,
+        },
+        nowMs: Date.UTC(2026, 0, 1, 10, 1, 0),
+      }),
+    );
+
+  it('is absent for a build with no peer results and no report', () => {
+    expect(checks({})).toBe('');
+  });
+
+  it("tables each peer's outcome and says the outputs were identical", () => {
+    const html = checks({
+      peerResults: [
+        peerResult({}),
+        peerResult({
+          agentId: fanOutId,
+          hostname: 'box-b',
+          role: 'fan-out',
+          status: 'Failed',
+          message: 'Build failed: 1 error',
+          testResults: { total: 12, passed: 11, failed: 1, skipped: 0 },
+          warningsCount: 0,
+        }),
+      ],
+      reproducibility: {
+        checkedOn: [canaryId, fanOutId],
+        reproducible: true,
+        differences: [],
+        message: null,
+      },
+    });
+    expect(html).toContain('<h3 id="checks-heading">Checks</h3>');
+    expect(text(html)).toContain('Reproducible: identical outputs on 2 peers Compared on box-a, box-b');
+    expect(text(html)).toContain('Peer Role Status Failed gate Tests passed Warnings Message');
+    expect(text(html)).toContain('box-a Canary Succeeded 42 s — none 12 / 12 2 — no message');
+    expect(text(html)).toContain('box-b Fan-out Failed 42 s — none 11 / 12 1 failed 0 Build failed: 1 error');
+    expect(html).toContain('class="status status-bad"');
+    expect(html).not.toContain('Output differences');
+  });
+
+  it('names the gate a canary failed', () => {
+    const html = checks({
+      status: 'Failed',
+      peerResults: [
+        peerResult({
+          status: 'Failed',
+          failedGate: 'tests',
+          message: 'Canary failed the tests gate: 1 of 12 failed',
+          testResults: { total: 12, passed: 11, failed: 1, skipped: 0 },
+        }),
+      ],
+    });
+    expect(text(html)).toContain('box-a Canary Failed 42 s Tests 11 / 12 1 failed');
+    expect(text(html)).toContain('Not checked The canary did not pass');
+  });
+
+  it('lists the differing files and the projects no longer served from the cache', () => {
+    const html = checks({
+      timeline: [
+        { agentId: 'peer-1', hostname: 'box-1' },
+        { agentId: '12D3KooWsecondCCC333', hostname: null },
+      ],
+      reproducibility: {
+        checkedOn: ['peer-1', '12D3KooWsecondCCC333'],
+        reproducible: false,
+        differences: [{ project: 'src/Lib', file: 'Lib.dll', reason: 'content differs' }],
+        message: '1 output file(s) of 1 project(s) differ between peers',
+      },
+    });
+    expect(text(html)).toContain('Not reproducible Compared on box-1, …CCC333');
+    expect(html).toContain('aria-label="Output differences"');
+    expect(text(html)).toContain('Project File Reason src/Lib Lib.dll content differs');
+    expect(text(html)).toContain(
+      'This project is never served from the cache for this repository, on any peer: src/Lib',
+    );
+    expect(html).toContain('class="verdict verdict-not-reproducible"');
+    // A task build has no peer results: no peers table.
+    expect(html).not.toContain('aria-label="Peer results"');
+  });
+
+  it('says not checked, with why, when nothing could be compared', () => {
+    const html = checks({
+      reproducibility: {
+        checkedOn: [],
+        reproducible: null,
+        differences: [],
+        message: 'No project was built on a second peer',
+      },
+    });
+    expect(text(html)).toContain('Not checked No project was built on a second peer');
   });
 });
