@@ -40,6 +40,17 @@ export function presentBuild(record: BuildRecord, queuePosition: number): BuildD
     resolvedCommit: record.resolvedCommit,
     requesterEmail: request.requesterEmail,
     requestedBy: record.requestedBy ?? null,
+    options: {
+      runTests: request.job.runTests,
+      createPackages: request.job.createPackages,
+      publishArtifacts: request.job.publishArtifacts,
+      timeoutMinutes: request.job.timeoutMinutes,
+      forceClean: request.forceClean,
+      verify: request.verify === true,
+      schedule: request.schedule ?? 'critical-path',
+      continueOnError: request.continueOnError ?? false,
+      maxWarnings: request.maxWarnings ?? null,
+    },
     stages: record.stages.map((stage) => ({
       name: stage.name,
       status: stage.status,

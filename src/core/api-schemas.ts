@@ -394,6 +394,22 @@ const diagnosticSchema = named(
   'A compiler, MSBuild or NuGet diagnostic.',
 );
 
+const buildOptionsViewSchema = named(
+  'BuildOptionsView',
+  z.strictObject({
+    runTests: z.boolean(),
+    createPackages: z.boolean(),
+    publishArtifacts: z.boolean(),
+    timeoutMinutes: count,
+    forceClean: z.boolean(),
+    verify: z.boolean().meta({ description: 'Always true for Canary.' }),
+    schedule: z.enum(['critical-path', 'waves']),
+    continueOnError: z.boolean(),
+    maxWarnings: count.nullable().meta({ description: 'Canary only; null means unlimited.' }),
+  }),
+  'The toggles the build was requested with (build properties are not echoed: they may hold secrets).',
+);
+
 export const buildDetailSchema = named(
   'BuildDetail',
   z.strictObject({
@@ -420,6 +436,7 @@ export const buildDetailSchema = named(
       .string()
       .nullable()
       .meta({ description: 'Who triggered the build: the `sub` of their API token.' }),
+    options: buildOptionsViewSchema,
     stages: z.array(stageViewSchema),
     agent: agentRefSchema.nullable(),
     attempts: z.array(buildAttemptSchema),
@@ -460,6 +477,17 @@ export const buildDetailSchema = named(
     resolvedCommit: 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3',
     requesterEmail: null,
     requestedBy: 'ana',
+    options: {
+      runTests: true,
+      createPackages: false,
+      publishArtifacts: true,
+      timeoutMinutes: 60,
+      forceClean: false,
+      verify: false,
+      schedule: 'critical-path',
+      continueOnError: false,
+      maxWarnings: null,
+    },
     stages: [
       {
         name: 'Build',

@@ -283,8 +283,11 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     const before = await counters();
     const build = (await submit(repo, { strategy: 'Distributed', verify: true })) as CanaryBody & {
       timeline: TaskTimelineEntry[];
+      options: { verify: boolean; schedule: string };
     };
     expect(build.status, build.errorMessage ?? '').toBe('Succeeded');
+    // The detail echoes the toggles, so a rebuild repeats the check.
+    expect(build.options).toMatchObject({ verify: true, schedule: 'critical-path' });
     const builds = build.timeline.filter((task) => task.kind === 'build');
     const verifies = build.timeline.filter((task) => task.kind === 'verify');
     expect(builds.length).toBe(repo.projectCount);

@@ -55,6 +55,19 @@ export interface StageView {
   errorsCount: number;
 }
 
+/** The toggles a build was requested with, as its detail echoes them. */
+export interface BuildOptionsView {
+  runTests: boolean;
+  createPackages: boolean;
+  publishArtifacts: boolean;
+  timeoutMinutes: number;
+  forceClean: boolean;
+  verify: boolean;
+  schedule: 'critical-path' | 'waves';
+  continueOnError: boolean;
+  maxWarnings: number | null;
+}
+
 /** The body of `GET /api/v1/builds/{id}`: what the build detail screen shows. */
 export interface BuildDetail extends BuildSummary {
   configuration: string;
@@ -65,6 +78,8 @@ export interface BuildDetail extends BuildSummary {
   gitRef: string;
   solutionPath: string;
   resolvedCommit: string | null;
+  /** The toggles it was requested with (absent from nodes before they were echoed). */
+  options?: BuildOptionsView;
   stages: StageView[];
   timeline: TaskTimelineEntry[];
   peerResults: PeerBuildResult[];

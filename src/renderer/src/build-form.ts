@@ -119,11 +119,13 @@ export interface BuildRequestView {
   /** Every Canary and every verify build has one (of any strategy); other builds have none. */
   reproducibility?: unknown;
   timeline?: readonly { kind: string }[];
+  /** The echoed toggles; when present they are taken as they are. */
+  options?: { runTests: boolean; createPackages: boolean; verify: boolean };
 }
 
 /**
- * The form values that repeat a build. The detail does not echo the toggles, so they are read
- * from what the build did: a Test stage skipped with "runTests is false" means tests were off,
+ * The form values that repeat a build. The toggles come from the detail's `options`; a node that
+ * does not echo them yet leaves them to be read from what the build did: a Test stage skipped with "runTests is false" means tests were off,
  * a `.nupkg` artifact means packing was on. Verify was on when a build other than a Canary (which
  * always checks) has a reproducibility report, a `verify` peer result (Incremental, Clean) or
  * `verify` tasks (Distributed, Cached).
@@ -136,9 +138,14 @@ export function formValuesFromBuild(build: BuildRequestView): BuildFormValues {
     configuration: build.configuration,
     strategy: build.strategy,
     targetPool: build.targetPool,
-    runTests: !build.stages.some((stage) => stage.name === 'Test' && stage.message === 'runTests is false'),
-    createPackages: build.artifacts.some((artifact) => artifact.name.toLowerCase().endsWith('.nupkg')),
-    verify: build.strategy !== 'Canary' && verifiedBuild(build),
+    runTests:
+      build.options?.runTests ??
+      !build.stages.some((stage) => stage.name === 'Test' && stage.message === 'runTests is false'),
+    createPackages:
+      build.options?.createPackages ??
+      build.artifacts.some((artifact) => artifact.name.toLowerCase().endsWith('.nupkg')),
+    // A Canary always checks: the toggle stays off for it.
+    verify: build.strategy !== 'Canary' && (build.options?.verify ?? verifiedBuild(build)),
   };
 }
 

@@ -330,6 +330,31 @@ describe('build form', () => {
     });
   });
 
+  it('takes the toggles the detail echoes over what the build did', () => {
+    const build = {
+      repositoryUrl: 'file:///r.git',
+      gitRef: 'main',
+      solutionPath: 'A.sln',
+      configuration: 'Release',
+      strategy: 'Cached' as const,
+      targetPool: 'Linux' as const,
+      // Packages were produced and a report exists, yet the request had both toggles off.
+      stages: [],
+      artifacts: [{ name: 'Lib.1.0.0.nupkg' }],
+      peerResults: [],
+      reproducibility: { checkedOn: [], reproducible: null, differences: [], message: null },
+      options: { runTests: false, createPackages: false, verify: false },
+    };
+    expect(formValuesFromBuild(build)).toMatchObject({
+      runTests: false,
+      createPackages: false,
+      verify: false,
+    });
+    expect(
+      formValuesFromBuild({ ...build, options: { runTests: true, createPackages: true, verify: true } }),
+    ).toMatchObject({ runTests: true, createPackages: true, verify: true });
+  });
+
   it('reads verify back from every strategy: a report, or verify tasks, as well as a verify peer', () => {
     const base = {
       repositoryUrl: 'file:///r.git',
