@@ -876,6 +876,17 @@ class TaskRun {
         produced.signed = output;
       },
     };
+    // The peer continues this span's trace, as for the build's own tasks.
+    const span = this.trace.tracer.startSpan('BuildOrchestrator.VerifyTask', {
+      kind: 'client',
+      parent: this.trace.span,
+      attributes: {
+        'build.task.id': planned.taskId,
+        'build.task.project': planned.project,
+        'build.agent': peerId,
+        'build.attempt': verification.attempt,
+      },
+    });
     let outcome: BuildOutcome;
     try {
       outcome = await this.options.dispatcher.run(
@@ -891,11 +902,14 @@ class TaskRun {
             cacheKey: planned.cacheKey.key,
             place: verification.place,
           },
+          traceparent: span.traceparent,
         },
         { signal: this.controller.signal, listener: verifyListener },
       );
     } catch (error) {
       if (error instanceof JobRejectedError) {
+        span.setAttributes({ 'build.task.declined': error.reason });
+        span.end();
         verification.attempt--;
         verification.state = 'pending';
         this.declinedUntil.set(peerId, Date.now() + (this.options.declineBackoffMs ?? 1000));
@@ -909,8 +923,11 @@ class TaskRun {
         this.release(peerId);
         return;
       }
+      span.fail(error);
       outcome = outcomeOfError(error, this.request, this.controller.signal);
     }
+    recordOutcome(span, outcome);
+    span.end();
     try {
       await this.settleVerification(verification, peerId, outcome, produced.signed);
     } finally {
