@@ -281,4 +281,34 @@ describe('dashboard', () => {
     await shot('builds');
     expect(pageErrors).toEqual([]);
   });
+
+  it('shows a verified Distributed build’s checks: the verdict, hatched verify bars, and verify kept on edit-and-rebuild', async () => {
+    const executionId = await submitApi({
+      repositoryUrl: ok.repositoryUrl,
+      gitRef: 'main',
+      solutionPath: ok.solutionPath,
+      strategy: 'Distributed',
+      verify: true,
+    });
+    await open(`#/builds/${executionId}`);
+    await expect
+      .poll(() => buildStatus().textContent(), { timeout: BUILD_TIMEOUT_MS, interval: 1000 })
+      .toMatch(/Succeeded|Failed|Cancelled|TimedOut/);
+    expect(await buildStatus().textContent()).toBe('Succeeded');
+    // Every project was built a second time on the other peer: 4 verify bars besides the 5 tasks.
+    await expect.poll(() => page.locator('.timeline .bar.bar-verify').count(), { timeout: 10_000 }).toBe(4);
+    expect(await page.locator('.timeline .bar').count()).toBe(9);
+    expect(await page.locator('.timeline .bar.bar-verify.critical').count()).toBe(0);
+    const verdict = page.locator('.verdict .verdict-title');
+    await expect
+      .poll(() => verdict.textContent(), { timeout: 10_000 })
+      .toBe('Reproducible: identical outputs on 2 peers');
+    await shot('build-verified');
+    await page.getByRole('link', { name: 'Edit and rebuild' }).click();
+    await expect.poll(() => page.getByLabel('Strategy').inputValue()).toBe('Distributed');
+    expect(
+      await page.getByLabel('Verify: build again on a second peer and compare outputs').isChecked(),
+    ).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
 });
