@@ -58,7 +58,7 @@ interface RunningBuild {
 export class BuildCoordinator {
   private readonly queue: string[] = [];
   /** What was last published per build, so only changes become events. */
-  private readonly lastPublished = new Map<string, { status: string; stages: string }>();
+  private readonly lastPublished = new Map<string, { status: string; stages: string; checks: string }>();
   private readonly running = new Map<string, RunningBuild>();
   private readonly logger: Logger;
   private readonly now: () => Date;
@@ -443,8 +443,13 @@ export class BuildCoordinator {
     const stages = JSON.stringify(record.stages);
     if (previous?.stages !== stages)
       this.options.events?.publish('stage', record.executionId, { stages: record.stages });
+    // Canary and verify builds: each peer's outcome and the reproducibility report, as they come.
+    const checks = { peerResults: record.peerResults ?? [], reproducibility: record.reproducibility ?? null };
+    const checksKey = JSON.stringify(checks);
+    if ((previous?.checks ?? JSON.stringify({ peerResults: [], reproducibility: null })) !== checksKey)
+      this.options.events?.publish('checks', record.executionId, checks);
     if (isTerminalStatus(record.status)) this.lastPublished.delete(record.executionId);
-    else this.lastPublished.set(record.executionId, { status: key, stages });
+    else this.lastPublished.set(record.executionId, { status: key, stages, checks: checksKey });
     return record;
   }
 

@@ -12,7 +12,9 @@ export type NodeEventType =
   /** Who is in the mesh, or a peer's status, changed. */
   | 'peer'
   /** A project task of a Distributed or Cached build changed (its timeline entry). */
-  | 'task';
+  | 'task'
+  /** A Canary or verify build's peer results or reproducibility report changed. */
+  | 'checks';
 
 export interface NodeEvent {
   id: number;

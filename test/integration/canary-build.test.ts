@@ -208,6 +208,26 @@ describe('Canary builds and the reproducibility check on three peers', () => {
     expect(log).toContain('Canary passed');
     expect(log).toContain('-p:ContinuousIntegrationBuild=true');
     expect(log).toContain('-p:PathMap=');
+    // The build's event stream told each peer's outcome and the report as they came (`checks`).
+    const stream = await (
+      await apiFetch(`${a.url}/api/v1/builds/${build.executionId}/events`, {
+        headers: { 'last-event-id': '0' },
+      })
+    ).text();
+    const checks = stream
+      .split('\n\n')
+      .filter((block) => block.includes('\nevent: checks\n'))
+      .map(
+        (block) =>
+          JSON.parse(block.slice(block.indexOf('\ndata: ') + '\ndata: '.length)) as {
+            peerResults: PeerBuildResult[];
+            reproducibility: ReproducibilityReport | null;
+          },
+      );
+    expect(checks.length).toBeGreaterThanOrEqual(3);
+    expect(checks[0]!.peerResults.map((result) => result.role)).toEqual(['canary']);
+    expect(checks.at(-1)).toMatchObject({ reproducibility: { reproducible: true } });
+    expect(checks.at(-1)!.peerResults).toHaveLength(3);
     // Every peer built it, and its workspace shows it (what the failing canary's test relies on).
     for (const name of ['a', 'b', 'c'] as const) expect(ranOn(name, repo, build.executionId)).toBe(true);
     await expectCounters(before, { passed: 1, reproducible: 1 });

@@ -1,7 +1,7 @@
 import type { SseMessage } from './sse-parser.js';
 
 /** The kinds of live event a node sends (see `NodeEventType` in core/build-events). */
-export type LiveEventType = 'status' | 'stage' | 'log' | 'peer' | 'task';
+export type LiveEventType = 'status' | 'stage' | 'log' | 'peer' | 'task' | 'checks';
 
 /** One live event, as the UI uses it. */
 export interface LiveEvent {
