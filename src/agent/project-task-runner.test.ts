@@ -148,6 +148,23 @@ describe('ProjectTaskRunner workspaces', () => {
     expect(fetches).toEqual([[ABSENT_B]]);
   });
 
+  it('gives a verify build its own workspace: the build’s placed outputs are neither seen nor overwritten', async () => {
+    const runner = newRunner();
+    await expect(run(runner, input('e1', [good(), absent(ABSENT_A)]))).rejects.toThrow(ABSENT_A);
+    fetches = [];
+    const verify = input('e1', [good(), absent(ABSENT_A)]);
+    verify.task = { ...verify.task, purpose: 'verify' };
+    await expect(run(runner, verify)).rejects.toThrow(ABSENT_A);
+    // Its own sources and its own copy of the tree, written from the local CAS: only the absent
+    // tree had to be asked for.
+    expect(fetches).toEqual([[ABSENT_A]]);
+    expect(await readFile(join(workspaceOf('e1-verify'), 'src/src/P/P.cs'), 'utf8')).toBe('namespace P;\n');
+    expect(
+      await readFile(join(workspaceOf('e1-verify'), 'src/src/P/bin/Release/net10.0/P.dll'), 'utf8'),
+    ).toBe('not really a dll');
+    expect(existsSync(workspaceOf('e1'))).toBe(true);
+  });
+
   it('keeps at most maxWorkspaces, deleting the least recently used idle ones first', async () => {
     const runner = newRunner(2);
     await expect(run(runner, input('e1', [absent(ABSENT_A)]))).rejects.toThrow();

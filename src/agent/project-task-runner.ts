@@ -120,7 +120,10 @@ export class ProjectTaskRunner {
     const started = performance.now();
     validateInput(input);
     if (options.signal.aborted) throw abortReasonOf(options.signal);
-    const { workspace, evictions } = this.acquire(input.executionId);
+    // A verify build's second builds get their own workspace (see TaskSpec.purpose).
+    const { workspace, evictions } = this.acquire(
+      input.task.purpose === 'verify' ? `${input.executionId}-verify` : input.executionId,
+    );
     const signal = AbortSignal.any([options.signal, workspace.controller.signal]);
     const work = (async () => {
       await evictions;

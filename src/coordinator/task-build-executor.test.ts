@@ -190,6 +190,7 @@ interface DispatchCall {
   taskId: string;
   attempt: number;
   place: { project: string; treeSha256: string }[];
+  purpose: TaskSpec['purpose'];
   signal: AbortSignal;
   settled: boolean;
   settle(result: Settlement): void;
@@ -227,6 +228,7 @@ class FakeDispatcher implements TaskDispatcher {
         taskId: spec.taskId,
         attempt: job.attempt,
         place: spec.place.map((entry) => ({ ...entry })),
+        purpose: spec.purpose,
         signal,
         settled: false,
         settle: (result) => {
@@ -1086,8 +1088,9 @@ describe('TaskBuildExecutor', () => {
         const calls = buildsOf(taskId);
         expect(calls).toHaveLength(2);
         expect(new Set(calls.map((call) => call.peerId)).size).toBe(2);
-        // The second build used the same reference outputs as the first.
+        // The second build used the same reference outputs as the first, in a workspace of its own.
         expect(calls[1]!.place).toEqual(calls[0]!.place);
+        expect(calls.map((call) => call.purpose)).toEqual([undefined, 'verify']);
       }
       expect(buildsOf(testB.taskId)).toHaveLength(1);
       // Deterministic properties and the commit went to every peer.

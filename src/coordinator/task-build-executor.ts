@@ -901,6 +901,7 @@ class TaskRun {
             project: planned.project,
             cacheKey: planned.cacheKey.key,
             place: verification.place,
+            purpose: 'verify',
           },
           traceparent: span.traceparent,
         },

@@ -68,6 +68,11 @@ export const taskSpecSchema = z.strictObject({
   cacheKey: sha256,
   /** Output trees to place first: the references' (transitively), plus the project's own for test and pack. */
   place: z.array(z.strictObject({ project: z.string().min(1).max(4096), treeSha256: sha256 })).max(10_000),
+  /**
+   * `verify`: the second build of a verify build. It runs in a workspace of its own, so it neither
+   * sees nor overwrites the outputs this peer built or placed for the build's own tasks.
+   */
+  purpose: z.enum(['verify']).optional(),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 

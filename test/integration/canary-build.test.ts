@@ -321,6 +321,14 @@ describe('Canary builds and the reproducibility check on three peers', () => {
         verify.project === library ? 'Failed' : 'Succeeded',
       );
     }
+    // Second builds ran in workspaces of their own, apart from the build's own tasks.
+    for (const peer of new Set(verifies.map((task) => nameOf(task.agentId!))))
+      expect(
+        existsSync(
+          join(dataDirs[peer as keyof typeof dataDirs], 'workspaces', `tasks-${build.executionId}-verify`),
+        ),
+        `peer ${peer}`,
+      ).toBe(true);
     const report = build.reproducibility!;
     expect(report.reproducible).toBe(false);
     expect(report.differences).toContainEqual({
