@@ -75,6 +75,8 @@ interface TaskWorkspace {
   sources: Promise<ReadonlySet<string>> | null;
   /** Output trees placed (or being placed), by tree sha256. */
   placed: Map<string, Promise<void>>;
+  /** The project of each placed tree. */
+  placedProjects: Map<string, string>;
   /** Projects built here by an earlier task: their outputs are already in place. */
   built: Set<string>;
   /** The solution's one restore in this workspace (null until a task needs it, or after it failed). */
@@ -138,7 +140,14 @@ export class ProjectTaskRunner {
         this.options.governor,
       );
       const outcome = await task.execute();
-      if (input.task.kind === 'build' && outcome.succeeded) workspace.built.add(input.task.project);
+      if (input.task.kind === 'build' && outcome.succeeded) {
+        if (input.task.purpose !== 'verify') workspace.built.add(input.task.project);
+        // A second build replaced the first build's outputs of this project, placed here for an
+        // earlier check: place them again when a later check needs them.
+        else
+          for (const [tree, project] of workspace.placedProjects)
+            if (project === input.task.project) workspace.placed.delete(tree);
+      }
       return { ...outcome, durationMs: Math.round(performance.now() - started) };
     })();
     workspace.pending.add(work);
@@ -174,6 +183,7 @@ export class ProjectTaskRunner {
         controller: new AbortController(),
         sources: null,
         placed: new Map(),
+        placedProjects: new Map(),
         built: new Set(),
         restored: null,
         pending: new Set(),
@@ -254,6 +264,7 @@ export class ProjectTaskRunner {
       if (!placing) {
         placing = this.placeTree(workspace, entry, symlinks, input.fetchBlobs);
         workspace.placed.set(entry.treeSha256, placing);
+        workspace.placedProjects.set(entry.treeSha256, entry.project);
         const current = placing;
         current.catch(() => {
           if (workspace.placed.get(entry.treeSha256) === current) workspace.placed.delete(entry.treeSha256);

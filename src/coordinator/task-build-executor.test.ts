@@ -1208,6 +1208,72 @@ describe('TaskBuildExecutor', () => {
       expect(report).toMatchObject({ reproducible: null });
     });
 
+    it('ends when a peer declines a second build after the build stopped, and queues none after it', async () => {
+      const buildC = planned('build', C);
+      let verifyStarted: () => void = () => undefined;
+      const verifyArrived = new Promise<void>((resolve) => (verifyStarted = resolve));
+      let letVerifyDecline: () => void = () => undefined;
+      const verifyGate = new Promise<void>((resolve) => (letVerifyDecline = resolve));
+      let letCFinish: () => void = () => undefined;
+      const cGate = new Promise<void>((resolve) => (letCFinish = resolve));
+      const purposes: (string | undefined)[] = [];
+      // Like the mesh's job protocol, nothing here listens to the abort: answers come late.
+      const dispatcher: TaskDispatcher = {
+        run: (peerId, job, { listener }) => {
+          purposes.push(job.task.purpose);
+          if (job.task.purpose === 'verify') {
+            verifyStarted();
+            return verifyGate.then(() => Promise.reject(new JobRejectedError(peerId, 'no free slot')));
+          }
+          const succeed = (): BuildOutcome => {
+            void listener.onTaskOutput?.(signedEntry(job.task, peerId));
+            return { status: 'Succeeded' };
+          };
+          if (job.task.project === A) return Promise.resolve(succeed());
+          // C's success only comes back after B failed and stopped the build.
+          if (job.task.project === C) return cGate.then(succeed);
+          return verifyArrived.then(() => ({
+            status: 'Failed',
+            errorMessage: 'CS1002',
+            failureKind: 'build',
+          }));
+        },
+      };
+      const { start } = setup({
+        tasks: [buildA, planned('build', B), buildC],
+        peers: [candidate('p1'), candidate('p2'), candidate('p3'), candidate('p4')],
+        options: { dispatcher, inspector },
+      });
+      const { rec, outcome } = start(makeRequest({ verify: true }));
+      await rec.until(buildB.taskId, 'Failed');
+      letCFinish();
+      await flush();
+      letVerifyDecline();
+      expect(await outcome).toMatchObject({ status: 'Failed' });
+      expect(rec.last('verify:src/A/A.csproj')).toMatchObject({ status: 'Skipped' });
+      // C succeeded after the stop: no second build of it was queued.
+      expect(rec.historyOf('verify:src/C/C.csproj')).toEqual([]);
+      expect(purposes.filter((purpose) => purpose === 'verify')).toHaveLength(1);
+    });
+
+    it('reports second builds no peer takes as not checked, and the build still succeeds', async () => {
+      const { start } = setup({
+        tasks: [buildA],
+        decide: (call) => (call.purpose === 'verify' ? new JobRejectedError(call.peerId, 'busy') : 'succeed'),
+        outputTree,
+        options: { inspector, verifyWaitMs: 50 },
+      });
+      let report: ReproducibilityReport | undefined;
+      const { rec, outcome } = start(makeRequest({ verify: true }));
+      rec.listener.onReproducibility = (found) => (report = found);
+      expect(await outcome).toEqual({ status: 'Succeeded' });
+      expect(rec.last('verify:src/A/A.csproj')).toMatchObject({
+        status: 'Skipped',
+        message: expect.stringContaining('no second peer took it within'),
+      });
+      expect(report).toMatchObject({ reproducible: null });
+    });
+
     it('counts a second build that fails to compile as a difference, and retries a lost peer elsewhere', async () => {
       const { start, dispatcher } = setup({
         tasks: [buildA, buildB],

@@ -58,6 +58,11 @@ export interface TaskBuildExecutorOptions {
   tracer?: Tracer;
   /** Reads output trees for `verify: true`; without it a verify build compares nothing. */
   inspector?: Pick<OutputInspector, 'listOutputTree'>;
+  /**
+   * Verify builds: how long second builds may wait for a free peer once the build's own tasks are
+   * done; the rest are reported as not checked. Default 5 minutes.
+   */
+  verifyWaitMs?: number;
   /** Called with the projects a verify build found not reproducible: their entries are never served. */
   onNotReproducible?: (repositoryUrl: string, projects: string[]) => Promise<void> | void;
 }
@@ -236,6 +241,8 @@ class TaskRun {
   private artifactCount = 0;
   private cacheHits = 0;
   private readonly verifications = new Map<string, Verification>();
+  /** When the build's own tasks were all done while second builds still waited (verify). */
+  private ownTasksDoneAt: number | null = null;
 
   constructor(
     private readonly options: TaskBuildExecutorOptions,
@@ -788,7 +795,7 @@ class TaskRun {
   /** Verify builds: queues the second build of a project whose build task succeeded or was a hit. */
   private enqueueVerification(task: TaskProgress, primaryPeer: string, primaryTree: string): void {
     const { planned } = task;
-    if (!this.request.verify || planned.kind !== 'build') return;
+    if (!this.request.verify || planned.kind !== 'build' || this.stopped) return;
     const place = planned.placeProjects.map((project) => ({
       project,
       treeSha256: this.outputs.get(project) ?? '',
@@ -830,7 +837,14 @@ class TaskRun {
       (verification) => verification.state === 'pending',
     );
     if (pending.length === 0 || this.stopped) return;
-    const free = this.freePeers(candidates);
+    if (this.waitedTooLongForVerifiers(pending)) return;
+    // One second build per peer at a time: a peer's checks share one workspace (TaskSpec.purpose).
+    const verifying = new Set(
+      [...this.verifications.values()]
+        .filter((verification) => verification.state === 'running')
+        .map((verification) => verification.entry.agentId),
+    );
+    const free = this.freePeers(candidates).filter((peer) => !verifying.has(peer.id));
     for (const verification of pending) {
       const eligible = this.eligiblePeers(verification, candidates);
       if ('reason' in eligible) {
@@ -843,9 +857,31 @@ class TaskRun {
       }
       const peer = free.find((candidate) => candidate.freeSlots > 0 && eligible.peers.includes(candidate.id));
       if (!peer) continue;
-      peer.freeSlots--;
+      peer.freeSlots = 0;
       void this.runVerification(verification, peer.id);
     }
+  }
+
+  /**
+   * Once the build's own tasks are done, second builds wait for a free peer only so long: an
+   * optional check must not keep a finished build running (or time it out).
+   */
+  private waitedTooLongForVerifiers(pending: readonly Verification[]): boolean {
+    const ownDone = [...this.progress.values()].every((task) => DONE_STATES.includes(task.state));
+    if (!ownDone) return false;
+    const waitMs = this.options.verifyWaitMs ?? 300_000;
+    if (this.ownTasksDoneAt === null) {
+      this.ownTasksDoneAt = Date.now();
+      setTimeout(() => this.wake(), waitMs + 10).unref();
+    }
+    if (Date.now() - this.ownTasksDoneAt < waitMs) return false;
+    for (const verification of pending)
+      this.endVerification(
+        verification,
+        'Skipped',
+        `Not verified: no second peer took it within ${Math.round(waitMs / 1000)} s of the build's own tasks ending`,
+      );
+    return true;
   }
 
   private async runVerification(verification: Verification, peerId: string): Promise<void> {
@@ -912,6 +948,16 @@ class TaskRun {
         span.setAttributes({ 'build.task.declined': error.reason });
         span.end();
         verification.attempt--;
+        if (this.stopped) {
+          const cancelled = this.stopped === 'cancelled';
+          this.endVerification(
+            verification,
+            cancelled ? 'Cancelled' : 'Skipped',
+            `Not verified: ${this.stopped}`,
+          );
+          this.release(peerId);
+          return;
+        }
         verification.state = 'pending';
         this.declinedUntil.set(peerId, Date.now() + (this.options.declineBackoffMs ?? 1000));
         setTimeout(() => this.wake(), (this.options.declineBackoffMs ?? 1000) + 10).unref();
