@@ -38,26 +38,45 @@ export type NotReproducibleMark = z.infer<typeof notReproducibleMarkSchema>;
 /** The marks field of a presence announcement: at most {@link MAX_ANNOUNCED_MARKS}. */
 export const announcedMarksSchema = z.array(notReproducibleMarkSchema).max(MAX_ANNOUNCED_MARKS);
 
+/** Network transports and their default ports: every one of them reaches the same repository. */
+const NETWORK_SCHEMES = new Map([
+  ['http', '80'],
+  ['https', '443'],
+  ['ssh', '22'],
+  ['git', '9418'],
+  ['git+ssh', '22'],
+  ['ssh+git', '22'],
+]);
+
 /**
- * A repository URL reduced so that spellings of one repository compare equal, minimally:
- * surrounding blanks, user info (`user:token@`, never spread over the mesh) and trailing `/` and
- * `.git` are dropped, and the scheme and host are lowercased (`HTTPS://Git.Example.com/Team/App.git/`
- * → `https://git.example.com/Team/App`; `git@Host:team/app.git` → `host:team/app`). Paths keep their
- * case; nothing else (ports, queries, `file://` paths) is rewritten.
+ * A repository URL reduced so that spellings of one repository compare equal: surrounding blanks,
+ * user info (`user:token@`, never spread over the mesh), trailing `/` and `.git` are dropped, and a
+ * network repository becomes `host[:port]/path` whatever its transport (`HTTPS://Git.Example.com/Team/App.git/`,
+ * `ssh://git@git.example.com:22/Team/App` and `git@Git.Example.com:Team/App.git` all give
+ * `git.example.com/Team/App`; default ports go, the host is lowercased, the path keeps its case).
+ * Other schemes keep theirs (`file:///srv/App`); local paths are only trimmed.
  */
 export function normalizeRepositoryUrl(url: string): string {
   let text = url.trim();
   const withScheme = /^([a-z][a-z\d+.-]*):\/\/([^/?#]*)(.*)$/is.exec(text);
   if (withScheme) {
-    const [, scheme = '', authority = '', rest = ''] = withScheme;
+    const [, rawScheme = '', authority = '', rest = ''] = withScheme;
+    const scheme = rawScheme.toLowerCase();
     const host = authority.slice(authority.lastIndexOf('@') + 1).toLowerCase();
-    text = `${scheme.toLowerCase()}://${host}${rest}`;
+    const defaultPort = NETWORK_SCHEMES.get(scheme);
+    text =
+      defaultPort === undefined
+        ? `${scheme}://${host}${rest}`
+        : `${host.endsWith(`:${defaultPort}`) ? host.slice(0, -defaultPort.length - 1) : host}${rest}`;
   } else {
-    // scp-like `user@host:path`; a Windows drive (`C:\repo`, `C:/repo`) is a path, not a host.
+    // scp-like `user@host:path`; a Windows drive (`C:\repo`, `C:/repo`) is a path, not a host, and
+    // `host:2222/path` is this function's own form of a port.
     const scpLike = /^(?:[^@/:]+@)?([^/:\\]+):(.*)$/s.exec(text);
     if (scpLike && !/^[a-z]:[\\/]/i.test(text)) {
       const [, host = '', path = ''] = scpLike;
-      text = `${host.toLowerCase()}:${path}`;
+      text = /^\d+(\/|$)/.test(path)
+        ? `${host.toLowerCase()}:${path}`
+        : `${host.toLowerCase()}/${path.replace(/^\/+/, '')}`;
     }
   }
   text = text.replace(/\/+$/, '');
@@ -78,8 +97,9 @@ export function markCovers(
   if (mark.repositoryUrl !== null && repositoryUrl !== undefined && mark.repositoryUrl !== repositoryUrl)
     return false;
   if (mark.project === project) return true;
+  // `src/Lib/Lib.csproj` is in `src/Lib`; a project file at the root (`App.csproj`) is in `.`.
   const slash = project.lastIndexOf('/');
-  return slash > 0 && mark.project === project.slice(0, slash);
+  return mark.project === (slash < 0 ? '.' : project.slice(0, slash));
 }
 
 /**

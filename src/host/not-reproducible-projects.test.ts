@@ -6,8 +6,8 @@ import { MAX_ANNOUNCED_MARK_BYTES, MAX_ANNOUNCED_MARKS } from '../core/not-repro
 import { presenceAnnouncementSchema } from '../core/mesh-messages.js';
 import { NotReproducibleProjects } from './not-reproducible-projects.js';
 
-const APP = 'https://git.example.com/team/app';
-const OTHER = 'https://git.example.com/team/other';
+const APP = 'git.example.com/team/app';
+const OTHER = 'git.example.com/team/other';
 
 describe('NotReproducibleProjects', () => {
   let dir = '';
@@ -30,6 +30,12 @@ describe('NotReproducibleProjects', () => {
     // Other spellings of the same repository.
     expect(projects.has('src/Lib/Lib.csproj', 'HTTPS://Git.Example.com/team/app.git/')).toBe(true);
     expect(projects.has('src/Lib/Lib.csproj', 'https://user:secret@git.example.com/team/app')).toBe(true);
+    expect(projects.has('src/Lib/Lib.csproj', 'git@git.example.com:team/app.git')).toBe(true);
+    expect(projects.has('src/Lib/Lib.csproj', 'ssh://git@git.example.com/team/app')).toBe(true);
+    // A project file at the repository root is in `.`.
+    projects.mark(APP, ['.']);
+    expect(projects.has('App.csproj', APP)).toBe(true);
+    expect(projects.has('App.csproj', OTHER)).toBe(false);
     // The same directory in another repository, and other directories, are not marked.
     expect(projects.has('src/Lib/Lib.csproj', OTHER)).toBe(false);
     expect(projects.has('src/Lib/Lib.csproj', 'https://git.example.com/team/App')).toBe(false);
@@ -39,10 +45,16 @@ describe('NotReproducibleProjects', () => {
     expect(projects.has('src/Lib/Lib.csproj')).toBe(true);
 
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
-      marks: [{ repositoryUrl: APP, project: 'src/Lib' }],
+      marks: [
+        { repositoryUrl: APP, project: 'src/Lib' },
+        { repositoryUrl: APP, project: '.' },
+      ],
     });
     const restarted = new NotReproducibleProjects(file);
-    expect(restarted.list()).toEqual([{ repositoryUrl: APP, project: 'src/Lib' }]);
+    expect(restarted.list()).toEqual([
+      { repositoryUrl: APP, project: 'src/Lib' },
+      { repositoryUrl: APP, project: '.' },
+    ]);
     expect(restarted.has('src/Lib/Lib.csproj', APP)).toBe(true);
     expect(restarted.has('src/Lib/Lib.csproj', OTHER)).toBe(false);
   });

@@ -244,7 +244,7 @@ describe('the mesh task cache across real mesh nodes', () => {
     async () => {
       const key = keyFor('class One {}');
       await a.cache.record(await produce(a, key), key.inputs);
-      const app = 'https://git.example.com/team/app';
+      const app = 'git.example.com/team/app'; // as marks hold it (normalised)
       refusedHere.set(a.name, [{ repositoryUrl: app, project: PROJECT }]);
       // B asks with the repository as builds spell it; the lookup carries it normalised, without credentials.
       await expect(

@@ -23,7 +23,7 @@ import { api, removeDir, startTestNode, waitFor, type TestNode } from '../helper
 
 /** The repository the mark is for, as builds spell it, and as marks keep it (normalised). */
 const REPOSITORY = 'https://git.example.com/Team/App.git';
-const MARKED_AS = 'https://git.example.com/Team/App';
+const MARKED_AS = 'git.example.com/Team/App';
 /** Another repository with a project at the same path. */
 const OTHER_REPOSITORY = 'https://git.example.com/Team/Other.git';
 const PROJECT = 'src/Lib/Lib.csproj';
