@@ -10,6 +10,7 @@ import { isStageEnabled } from '../core/build-stages.js';
 import { compareProjectOutputs, deterministicRequest, type OutputInspector } from '../core/canary.js';
 import { canBuildFramework } from '../core/capabilities.js';
 import { JobRejectedError, OperationAbortedError, errorMessage } from '../core/errors.js';
+import type { TaskSpec } from '../core/job-messages.js';
 import type { PeerDirectory, PreparedSources, SourcePreparer, TaskDispatcher } from '../core/mesh-ports.js';
 import type {
   BuildRequest,
@@ -550,55 +551,84 @@ class TaskRun {
         produced.signed = output;
       },
     };
-    const span = this.trace.tracer.startSpan('BuildOrchestrator.DispatchTask', {
-      kind: 'client',
+    const result = await this.dispatchTo(peerId, {
+      spanName: 'BuildOrchestrator.DispatchTask',
       parent: this.trace.stages.spanOf(stageOf(planned.kind)) ?? this.trace.span,
+      task: {
+        taskId: planned.taskId,
+        kind: planned.kind,
+        project: planned.project,
+        cacheKey: planned.cacheKey.key,
+        place,
+      },
+      attempt: task.attempt,
+      listener: taskListener,
+    });
+    if ('declined' in result) {
+      this.declined(task, peerId, result.declined, prefix);
+      this.release(peerId);
+      return;
+    }
+    try {
+      await this.settle(task, peerId, result.outcome, produced.signed, diagnostics, prefix);
+    } finally {
+      // Only now: the loop must see the task's new state when the slot frees.
+      this.release(peerId);
+    }
+  }
+
+  /**
+   * Hands a task to a peer under a client span that the peer continues. A decline (the peer never
+   * started it) comes back as such; any other error becomes the outcome it stands for.
+   */
+  private async dispatchTo(
+    peerId: string,
+    dispatch: {
+      spanName: string;
+      parent: TraceSpan | undefined;
+      task: TaskSpec;
+      attempt: number;
+      listener: BuildExecutionListener;
+    },
+  ): Promise<{ outcome: BuildOutcome } | { declined: string }> {
+    const { task, attempt } = dispatch;
+    const span = this.trace.tracer.startSpan(dispatch.spanName, {
+      kind: 'client',
+      parent: dispatch.parent,
       attributes: {
-        'build.task.id': planned.taskId,
-        'build.task.kind': planned.kind,
-        'build.task.project': planned.project,
+        'build.task.id': task.taskId,
+        'build.task.kind': task.kind,
+        'build.task.project': task.project,
         'build.agent': peerId,
-        'build.attempt': task.attempt,
+        'build.attempt': attempt,
       },
     });
     let outcome: BuildOutcome;
     try {
       outcome = await this.options.dispatcher.run(
         peerId,
-        {
-          request: this.request,
-          attempt: task.attempt,
-          source: this.sources,
-          task: {
-            taskId: planned.taskId,
-            kind: planned.kind,
-            project: planned.project,
-            cacheKey: planned.cacheKey.key,
-            place,
-          },
-          traceparent: span.traceparent,
-        },
-        { signal: this.controller.signal, listener: taskListener },
+        { request: this.request, attempt, source: this.sources, task, traceparent: span.traceparent },
+        { signal: this.controller.signal, listener: dispatch.listener },
       );
     } catch (error) {
       if (error instanceof JobRejectedError) {
         span.setAttributes({ 'build.task.declined': error.reason });
         span.end();
-        this.declined(task, peerId, error.reason, prefix);
-        this.release(peerId);
-        return;
+        return { declined: error.reason };
       }
       span.fail(error);
       outcome = outcomeOfError(error, this.request, this.controller.signal);
     }
     recordOutcome(span, outcome);
     span.end();
-    try {
-      await this.settle(task, peerId, outcome, produced.signed, diagnostics, prefix);
-    } finally {
-      // Only now: the loop must see the task's new state when the slot frees.
-      this.release(peerId);
-    }
+    return { outcome };
+  }
+
+  /** A peer that declined is left alone for a moment (`declineBackoffMs`); the loop wakes after it. */
+  private leaveAlone(peerId: string): void {
+    const backoffMs = this.options.declineBackoffMs ?? 1000;
+    this.declinedUntil.set(peerId, Date.now() + backoffMs);
+    setTimeout(() => this.wake(), backoffMs + 10).unref();
   }
 
   /** Not an attempt: the peer never started the task. */
@@ -614,9 +644,7 @@ class TaskRun {
       return;
     }
     task.state = 'ready';
-    const backoffMs = this.options.declineBackoffMs ?? 1000;
-    this.declinedUntil.set(peerId, Date.now() + backoffMs);
-    setTimeout(() => this.wake(), backoffMs + 10).unref();
+    this.leaveAlone(peerId);
     this.update(task, { status: 'Pending', agentId: null, hostname: null, startTime: null });
     this.listener.onLog('INFO', `${prefix} declined: ${reason}; trying another peer`);
   }
@@ -912,71 +940,44 @@ class TaskRun {
         produced.signed = output;
       },
     };
-    // The peer continues this span's trace, as for the build's own tasks.
-    const span = this.trace.tracer.startSpan('BuildOrchestrator.VerifyTask', {
-      kind: 'client',
+    const result = await this.dispatchTo(peerId, {
+      spanName: 'BuildOrchestrator.VerifyTask',
       parent: this.trace.span,
-      attributes: {
-        'build.task.id': planned.taskId,
-        'build.task.project': planned.project,
-        'build.agent': peerId,
-        'build.attempt': verification.attempt,
+      task: {
+        taskId: planned.taskId,
+        kind: 'build',
+        project: planned.project,
+        cacheKey: planned.cacheKey.key,
+        place: verification.place,
+        purpose: 'verify',
       },
+      attempt: verification.attempt,
+      listener: verifyListener,
     });
-    let outcome: BuildOutcome;
-    try {
-      outcome = await this.options.dispatcher.run(
-        peerId,
-        {
-          request: this.request,
-          attempt: verification.attempt,
-          source: this.sources,
-          task: {
-            taskId: planned.taskId,
-            kind: 'build',
-            project: planned.project,
-            cacheKey: planned.cacheKey.key,
-            place: verification.place,
-            purpose: 'verify',
-          },
-          traceparent: span.traceparent,
-        },
-        { signal: this.controller.signal, listener: verifyListener },
-      );
-    } catch (error) {
-      if (error instanceof JobRejectedError) {
-        span.setAttributes({ 'build.task.declined': error.reason });
-        span.end();
-        verification.attempt--;
-        if (this.stopped) {
-          const cancelled = this.stopped === 'cancelled';
-          this.endVerification(
-            verification,
-            cancelled ? 'Cancelled' : 'Skipped',
-            `Not verified: ${this.stopped}`,
-          );
-          this.release(peerId);
-          return;
-        }
+    if ('declined' in result) {
+      verification.attempt--;
+      if (this.stopped) {
+        const cancelled = this.stopped === 'cancelled';
+        this.endVerification(
+          verification,
+          cancelled ? 'Cancelled' : 'Skipped',
+          `Not verified: ${this.stopped}`,
+        );
+      } else {
         verification.state = 'pending';
-        this.declinedUntil.set(peerId, Date.now() + (this.options.declineBackoffMs ?? 1000));
-        setTimeout(() => this.wake(), (this.options.declineBackoffMs ?? 1000) + 10).unref();
+        this.leaveAlone(peerId);
         this.updateVerification(verification, {
           status: 'Pending',
           agentId: null,
           hostname: null,
           startTime: null,
         });
-        this.release(peerId);
-        return;
       }
-      span.fail(error);
-      outcome = outcomeOfError(error, this.request, this.controller.signal);
+      this.release(peerId);
+      return;
     }
-    recordOutcome(span, outcome);
-    span.end();
     try {
-      await this.settleVerification(verification, peerId, outcome, produced.signed);
+      await this.settleVerification(verification, peerId, result.outcome, produced.signed);
     } finally {
       this.release(peerId);
     }
