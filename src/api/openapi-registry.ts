@@ -76,7 +76,7 @@ const notFound = (what: string): ApiResponseSpec => ({
 });
 
 const SSE_DESCRIPTION =
-  'A Server-Sent Events stream. Each event has an `id`, an `event` (`status`, `stage`, `log`, `task` or `peer`) ' +
+  'A Server-Sent Events stream. Each event has an `id`, an `event` (`status`, `stage`, `log`, `task`, `checks` or `peer`) ' +
   'and a JSON `data` line; a `: heartbeat` comment is sent while quiet. Resume with the `Last-Event-ID` ' +
   'header (or `lastEventId`) from what the node still buffers.';
 
