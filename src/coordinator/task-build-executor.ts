@@ -7,7 +7,12 @@ import type {
   StartCheck,
 } from '../core/build-execution.js';
 import { isStageEnabled } from '../core/build-stages.js';
-import { compareProjectOutputs, deterministicRequest, type OutputInspector } from '../core/canary.js';
+import {
+  compareProjectOutputs,
+  deterministicRequest,
+  projectDirectoryOf,
+  type OutputInspector,
+} from '../core/canary.js';
 import { canBuildFramework } from '../core/capabilities.js';
 import { JobRejectedError, OperationAbortedError, errorMessage } from '../core/errors.js';
 import type { TaskSpec } from '../core/job-messages.js';
@@ -1031,7 +1036,7 @@ class TaskRun {
       verification.verifiedOn = peerId;
       verification.differences = [
         {
-          project: projectDirectory(planned.project),
+          project: projectDirectoryOf(planned.project),
           file: '(build)',
           reason: `failed on ${hostname}: ${message}`.slice(0, 500),
         },
@@ -1228,12 +1233,6 @@ class TaskRun {
 
 function stageOf(kind: PlannedTask['kind']): StageName {
   return kind === 'build' ? 'Build' : kind === 'test' ? 'Test' : 'Package';
-}
-
-/** `src/Lib/Lib.csproj` → `src/Lib`, as marks and differences name projects. */
-function projectDirectory(projectPath: string): string {
-  const slash = projectPath.lastIndexOf('/');
-  return slash < 0 ? '.' : projectPath.slice(0, slash);
 }
 
 function projectName(projectPath: string): string {

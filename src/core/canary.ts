@@ -82,6 +82,12 @@ export interface ArtifactFiles {
   files: readonly { path: string; sha256: string }[];
 }
 
+/** `src/Lib/Lib.csproj` → `src/Lib` (`.` at the repository root): how marks and differences name a project. */
+export function projectDirectoryOf(projectPath: string): string {
+  const slash = projectPath.lastIndexOf('/');
+  return slash < 0 ? '.' : projectPath.slice(0, slash);
+}
+
 /** `src/Lib/bin/Release/net10.0/publish` → `src/Lib`: the project directory an output belongs to. */
 export function projectOfOutput(path: string): string {
   const segments = path.split('/');
@@ -181,22 +187,19 @@ export function compareProjectOutputs(
   other: readonly { path: string; sha256: string }[],
   names: { reference: string; other: string },
 ): OutputDifference[] {
-  const slash = projectPath.lastIndexOf('/');
-  const directory = slash < 0 ? '' : projectPath.slice(0, slash);
+  const directory = projectDirectoryOf(projectPath);
+  const prefix = directory === '.' ? '' : `${directory}/`;
   const relative = (files: readonly { path: string; sha256: string }[]) =>
     files
       .filter((file) => !isWorkspaceSpecificOutput(file.path))
       .map((file) => ({
-        path:
-          directory && file.path.startsWith(`${directory}/`)
-            ? file.path.slice(directory.length + 1)
-            : file.path,
+        path: file.path.startsWith(prefix) ? file.path.slice(prefix.length) : file.path,
         sha256: file.sha256,
       }));
   // One "artifact" per side whose path is the project directory: differences name that project.
   return compareOutputs(
-    [{ path: directory || '.', files: relative(reference) }],
-    [{ path: directory || '.', files: relative(other) }],
+    [{ path: directory, files: relative(reference) }],
+    [{ path: directory, files: relative(other) }],
     names,
   );
 }

@@ -1,3 +1,4 @@
+import { projectDirectoryOf } from './canary.js';
 import { z } from 'zod';
 
 /**
@@ -98,8 +99,7 @@ export function markCovers(
     return false;
   if (mark.project === project) return true;
   // `src/Lib/Lib.csproj` is in `src/Lib`; a project file at the root (`App.csproj`) is in `.`.
-  const slash = project.lastIndexOf('/');
-  return mark.project === (slash < 0 ? '.' : project.slice(0, slash));
+  return mark.project === projectDirectoryOf(project);
 }
 
 /**
